@@ -1,0 +1,9 @@
+// +k8s:deepcopy-gen=package
+// +k8s:conversion-gen=skiff.dev/skiff/pkg/apis/core
+// +k8s:defaulter-gen=TypeMeta
+// +k8s:openapi-gen=true
+// +groupName=core.skiff.dev
+
+// Package v1alpha1 is the v1alpha1 version of the core.skiff.dev API: the types
+// clients read and write. Field names and JSON tags follow core/v1.
+package v1alpha1

@@ -1,0 +1,840 @@
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// +genclient
+// +genclient:method=Bind,verb=create,subresource=binding,input=Binding,result=k8s.io/apimachinery/pkg/apis/meta/v1.Status
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Pod is a group of containers that run together on one node. The scheduler
+// binds it to a node and that node's kubelet runs it.
+type Pod struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state of the pod.
+	// +optional
+	Spec PodSpec `json:"spec,omitempty"`
+
+	// Status is the most recently observed state of the pod, written by the
+	// scheduler and the kubelet through pods/status.
+	// +optional
+	Status PodStatus `json:"status,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodList is a list of pods.
+type PodList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items is the list of pods.
+	Items []Pod `json:"items"`
+}
+
+// RestartPolicy says when the kubelet restarts a pod's containers.
+// +enum
+type RestartPolicy string
+
+const (
+	// RestartPolicyAlways restarts containers whenever they exit.
+	RestartPolicyAlways RestartPolicy = "Always"
+	// RestartPolicyOnFailure restarts containers that exit non-zero.
+	RestartPolicyOnFailure RestartPolicy = "OnFailure"
+	// RestartPolicyNever never restarts containers.
+	RestartPolicyNever RestartPolicy = "Never"
+)
+
+// PullPolicy says when the runtime pulls a container's image.
+// +enum
+type PullPolicy string
+
+const (
+	// PullAlways pulls the image on every start.
+	PullAlways PullPolicy = "Always"
+	// PullNever uses only an image already present on the node.
+	PullNever PullPolicy = "Never"
+	// PullIfNotPresent pulls the image only when it is not on the node.
+	PullIfNotPresent PullPolicy = "IfNotPresent"
+)
+
+// PodSpec is the desired state of a pod.
+type PodSpec struct {
+	// Containers are the pod's containers. There must be at least one, and
+	// their names must be unique within the pod.
+	// +listType=map
+	// +listMapKey=name
+	Containers []Container `json:"containers"`
+
+	// RestartPolicy is when the kubelet restarts the pod's containers: Always,
+	// OnFailure or Never. Defaults to Always.
+	// +optional
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+
+	// TerminationGracePeriodSeconds is how long the kubelet waits after
+	// SIGTERM before it kills the containers. Defaults to 30.
+	// +optional
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+
+	// NodeName is the node the pod is bound to. The scheduler sets it through
+	// pods/binding; a pod created with it set skips the scheduler.
+	// +optional
+	NodeName string `json:"nodeName,omitempty"`
+
+	// NodeSelector must match a node's labels for the pod to be scheduled there.
+	// +optional
+	// +mapType=atomic
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Affinity holds the pod's node affinity.
+	// +optional
+	Affinity *Affinity `json:"affinity,omitempty"`
+
+	// Tolerations let the pod be scheduled onto nodes with matching taints.
+	// +optional
+	// +listType=atomic
+	Tolerations []Toleration `json:"tolerations,omitempty"`
+
+	// SchedulerName is the scheduler that places this pod. Defaults to
+	// skiff-scheduler.
+	// +optional
+	SchedulerName string `json:"schedulerName,omitempty"`
+
+	// Priority orders pods in the scheduling queue: higher goes first.
+	// +optional
+	Priority *int32 `json:"priority,omitempty"`
+}
+
+// Container is one process (or image) of a pod.
+type Container struct {
+	// Name is the container's name, a DNS-1123 label unique within the pod.
+	Name string `json:"name"`
+
+	// Image is the container image (cri runtime) or a label for the process
+	// (process runtime).
+	Image string `json:"image"`
+
+	// ImagePullPolicy is Always, Never or IfNotPresent. Defaults to Always for
+	// a :latest or untagged image, IfNotPresent otherwise.
+	// +optional
+	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// Command is the entrypoint. The process runtime runs it directly.
+	// +optional
+	// +listType=atomic
+	Command []string `json:"command,omitempty"`
+
+	// Args are the arguments to the entrypoint.
+	// +optional
+	// +listType=atomic
+	Args []string `json:"args,omitempty"`
+
+	// WorkingDir is the container's working directory.
+	// +optional
+	WorkingDir string `json:"workingDir,omitempty"`
+
+	// Env is the environment of the container.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Env []EnvVar `json:"env,omitempty"`
+
+	// Ports the container listens on; informational.
+	// +optional
+	// +listType=map
+	// +listMapKey=containerPort
+	// +listMapKey=protocol
+	Ports []ContainerPort `json:"ports,omitempty"`
+
+	// Resources are the compute resources the container requests and may use
+	// at most.
+	// +optional
+	Resources ResourceRequirements `json:"resources,omitempty"`
+}
+
+// EnvVar is one environment variable of a container.
+type EnvVar struct {
+	// Name of the variable; a C identifier.
+	Name string `json:"name"`
+	// Value of the variable.
+	// +optional
+	Value string `json:"value,omitempty"`
+}
+
+// Protocol is a network protocol.
+// +enum
+type Protocol string
+
+const (
+	// ProtocolTCP is TCP.
+	ProtocolTCP Protocol = "TCP"
+	// ProtocolUDP is UDP.
+	ProtocolUDP Protocol = "UDP"
+	// ProtocolSCTP is SCTP.
+	ProtocolSCTP Protocol = "SCTP"
+)
+
+// ContainerPort is a port a container listens on.
+type ContainerPort struct {
+	// Name of the port, an IANA service name.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// HostPort exposes the port on the node.
+	// +optional
+	HostPort int32 `json:"hostPort,omitempty"`
+	// ContainerPort is the port number, 1-65535.
+	ContainerPort int32 `json:"containerPort"`
+	// Protocol is TCP, UDP or SCTP. Defaults to TCP.
+	// +optional
+	Protocol Protocol `json:"protocol,omitempty"`
+}
+
+// ResourceName names a resource: cpu, memory, pods.
+type ResourceName string
+
+const (
+	// ResourceCPU is CPU, in cores.
+	ResourceCPU ResourceName = "cpu"
+	// ResourceMemory is memory, in bytes.
+	ResourceMemory ResourceName = "memory"
+	// ResourcePods is the number of pods a node can hold.
+	ResourcePods ResourceName = "pods"
+)
+
+// ResourceList maps a resource to a quantity.
+type ResourceList map[ResourceName]resource.Quantity
+
+// ResourceRequirements are a container's requests and limits.
+type ResourceRequirements struct {
+	// Limits are the most the container may use.
+	// +optional
+	Limits ResourceList `json:"limits,omitempty"`
+	// Requests are what the scheduler reserves for the container. A request
+	// may not exceed its limit.
+	// +optional
+	Requests ResourceList `json:"requests,omitempty"`
+}
+
+// Affinity holds a pod's scheduling constraints beyond the node selector.
+type Affinity struct {
+	// NodeAffinity constrains the nodes the pod may be scheduled on.
+	// +optional
+	NodeAffinity *NodeAffinity `json:"nodeAffinity,omitempty"`
+}
+
+// NodeAffinity constrains the nodes a pod may be scheduled on.
+type NodeAffinity struct {
+	// RequiredDuringSchedulingIgnoredDuringExecution must match for the pod
+	// to be scheduled on a node.
+	// +optional
+	RequiredDuringSchedulingIgnoredDuringExecution *NodeSelector `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	// PreferredDuringSchedulingIgnoredDuringExecution adds its weight to the
+	// score of nodes that match.
+	// +optional
+	// +listType=atomic
+	PreferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+}
+
+// NodeSelector is an OR of node selector terms.
+// +structType=atomic
+type NodeSelector struct {
+	// NodeSelectorTerms are ORed.
+	// +listType=atomic
+	NodeSelectorTerms []NodeSelectorTerm `json:"nodeSelectorTerms"`
+}
+
+// NodeSelectorTerm is an AND of requirements on a node's labels.
+// +structType=atomic
+type NodeSelectorTerm struct {
+	// MatchExpressions are ANDed.
+	// +optional
+	// +listType=atomic
+	MatchExpressions []NodeSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// NodeSelectorOperator relates a label key to its values.
+// +enum
+type NodeSelectorOperator string
+
+const (
+	NodeSelectorOpIn           NodeSelectorOperator = "In"
+	NodeSelectorOpNotIn        NodeSelectorOperator = "NotIn"
+	NodeSelectorOpExists       NodeSelectorOperator = "Exists"
+	NodeSelectorOpDoesNotExist NodeSelectorOperator = "DoesNotExist"
+	NodeSelectorOpGt           NodeSelectorOperator = "Gt"
+	NodeSelectorOpLt           NodeSelectorOperator = "Lt"
+)
+
+// NodeSelectorRequirement is one requirement on a node label.
+type NodeSelectorRequirement struct {
+	// Key is the label key.
+	Key string `json:"key"`
+	// Operator is In, NotIn, Exists, DoesNotExist, Gt or Lt.
+	Operator NodeSelectorOperator `json:"operator"`
+	// Values for In and NotIn (one or more), Gt and Lt (exactly one integer);
+	// empty for Exists and DoesNotExist.
+	// +optional
+	// +listType=atomic
+	Values []string `json:"values,omitempty"`
+}
+
+// PreferredSchedulingTerm is a weighted preference for nodes matching a term.
+type PreferredSchedulingTerm struct {
+	// Weight, 1-100.
+	Weight int32 `json:"weight"`
+	// Preference is the term a node should match.
+	Preference NodeSelectorTerm `json:"preference"`
+}
+
+// TolerationOperator relates a toleration's key to its value.
+// +enum
+type TolerationOperator string
+
+const (
+	// TolerationOpExists matches any value.
+	TolerationOpExists TolerationOperator = "Exists"
+	// TolerationOpEqual matches the value exactly.
+	TolerationOpEqual TolerationOperator = "Equal"
+)
+
+// Toleration lets a pod be scheduled onto (or stay on) a node with a matching taint.
+type Toleration struct {
+	// Key is the taint key; empty with operator Exists matches every taint.
+	// +optional
+	Key string `json:"key,omitempty"`
+	// Operator is Exists or Equal. Defaults to Equal.
+	// +optional
+	Operator TolerationOperator `json:"operator,omitempty"`
+	// Value must equal the taint's value with operator Equal; empty with Exists.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// Effect to match: NoSchedule, PreferNoSchedule or NoExecute; empty
+	// matches every effect.
+	// +optional
+	Effect TaintEffect `json:"effect,omitempty"`
+	// TolerationSeconds is how long a NoExecute taint is tolerated.
+	// +optional
+	TolerationSeconds *int64 `json:"tolerationSeconds,omitempty"`
+}
+
+// PodPhase is the coarse state of a pod.
+// +enum
+type PodPhase string
+
+const (
+	// PodPending: accepted, but not every container has started.
+	PodPending PodPhase = "Pending"
+	// PodRunning: bound, and at least one container is running.
+	PodRunning PodPhase = "Running"
+	// PodSucceeded: every container exited 0 and none will restart.
+	PodSucceeded PodPhase = "Succeeded"
+	// PodFailed: every container has exited and at least one failed.
+	PodFailed PodPhase = "Failed"
+	// PodUnknown: the pod's state could not be obtained.
+	PodUnknown PodPhase = "Unknown"
+)
+
+// PodConditionType names a pod condition.
+type PodConditionType string
+
+const (
+	// PodScheduled: the pod is bound to a node.
+	PodScheduled PodConditionType = "PodScheduled"
+	// PodInitialized: the pod's initialization finished.
+	PodInitialized PodConditionType = "Initialized"
+	// ContainersReady: every container is ready.
+	ContainersReady PodConditionType = "ContainersReady"
+	// PodReady: the pod can serve.
+	PodReady PodConditionType = "Ready"
+)
+
+// ConditionStatus is True, False or Unknown.
+// +enum
+type ConditionStatus string
+
+const (
+	ConditionTrue    ConditionStatus = "True"
+	ConditionFalse   ConditionStatus = "False"
+	ConditionUnknown ConditionStatus = "Unknown"
+)
+
+// PodReasonUnschedulable is the PodScheduled=False reason when no node fits.
+const PodReasonUnschedulable = "Unschedulable"
+
+// PodCondition is one observed condition of a pod.
+type PodCondition struct {
+	// Type of the condition.
+	Type PodConditionType `json:"type"`
+	// Status is True, False or Unknown.
+	Status ConditionStatus `json:"status"`
+	// LastProbeTime is when the condition was last probed.
+	// +optional
+	LastProbeTime metav1.Time `json:"lastProbeTime,omitempty"`
+	// LastTransitionTime is when the status last changed.
+	// +optional
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	// Reason is a CamelCase word for the last transition.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message is a human-readable account of the last transition.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// PodStatus is the observed state of a pod, written by the scheduler and kubelet.
+type PodStatus struct {
+	// Phase is Pending, Running, Succeeded, Failed or Unknown.
+	// +optional
+	Phase PodPhase `json:"phase,omitempty"`
+	// Conditions of the pod.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []PodCondition `json:"conditions,omitempty"`
+	// Message tells why the pod is in this state.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Reason is a CamelCase word for why the pod is in this state.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// HostIP is the IP of the node the pod runs on.
+	// +optional
+	HostIP string `json:"hostIP,omitempty"`
+	// PodIP is the IP of the pod.
+	// +optional
+	PodIP string `json:"podIP,omitempty"`
+	// StartTime is when the kubelet accepted the pod.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// ContainerStatuses, one per container.
+	// +optional
+	// +listType=atomic
+	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+}
+
+// ContainerStatus is the observed state of one container.
+type ContainerStatus struct {
+	// Name of the container.
+	Name string `json:"name"`
+	// State is the container's current state.
+	// +optional
+	State ContainerState `json:"state,omitempty"`
+	// LastTerminationState is the state of its last exit.
+	// +optional
+	LastTerminationState ContainerState `json:"lastState,omitempty"`
+	// Ready is true when the container is running and ready.
+	Ready bool `json:"ready"`
+	// RestartCount is how often the container has restarted.
+	RestartCount int32 `json:"restartCount"`
+	// Image the container runs.
+	Image string `json:"image"`
+	// ImageID is the runtime's ID of the image.
+	// +optional
+	ImageID string `json:"imageID,omitempty"`
+	// ContainerID is <runtime>://<id>.
+	// +optional
+	ContainerID string `json:"containerID,omitempty"`
+	// Started is true once the container has started.
+	// +optional
+	Started *bool `json:"started,omitempty"`
+}
+
+// ContainerState holds exactly one of its members; none means waiting.
+type ContainerState struct {
+	// Waiting: not yet (or not again) running.
+	// +optional
+	Waiting *ContainerStateWaiting `json:"waiting,omitempty"`
+	// Running: running.
+	// +optional
+	Running *ContainerStateRunning `json:"running,omitempty"`
+	// Terminated: exited.
+	// +optional
+	Terminated *ContainerStateTerminated `json:"terminated,omitempty"`
+}
+
+// ContainerStateWaiting is a container not yet (or not again) running.
+type ContainerStateWaiting struct {
+	// Reason, such as ContainerCreating, CrashLoopBackOff or ErrImagePull.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message with details.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// ContainerStateRunning is a running container.
+type ContainerStateRunning struct {
+	// StartedAt is when the container last started.
+	// +optional
+	StartedAt metav1.Time `json:"startedAt,omitempty"`
+}
+
+// ContainerStateTerminated is a container that exited.
+type ContainerStateTerminated struct {
+	// ExitCode of the container's process.
+	ExitCode int32 `json:"exitCode"`
+	// Signal that ended the process, if any.
+	// +optional
+	Signal int32 `json:"signal,omitempty"`
+	// Reason, such as Completed or Error.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message with details.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// StartedAt is when the container started.
+	// +optional
+	StartedAt metav1.Time `json:"startedAt,omitempty"`
+	// FinishedAt is when the container exited.
+	// +optional
+	FinishedAt metav1.Time `json:"finishedAt,omitempty"`
+	// ContainerID is <runtime>://<id>.
+	// +optional
+	ContainerID string `json:"containerID,omitempty"`
+}
+
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Node is a machine that runs pods, registered by its kubelet.
+type Node struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state of the node.
+	// +optional
+	Spec NodeSpec `json:"spec,omitempty"`
+
+	// Status is the most recently observed state of the node, written by its
+	// kubelet through nodes/status.
+	// +optional
+	Status NodeStatus `json:"status,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// NodeList is a list of nodes.
+type NodeList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items is the list of nodes.
+	Items []Node `json:"items"`
+}
+
+// NodeSpec is the desired state of a node.
+type NodeSpec struct {
+	// Unschedulable keeps new pods off the node.
+	// +optional
+	Unschedulable bool `json:"unschedulable,omitempty"`
+	// Taints repel pods that do not tolerate them.
+	// +optional
+	// +listType=atomic
+	Taints []Taint `json:"taints,omitempty"`
+}
+
+// TaintEffect is what a taint does to pods that do not tolerate it.
+// +enum
+type TaintEffect string
+
+const (
+	// TaintEffectNoSchedule keeps new pods off the node.
+	TaintEffectNoSchedule TaintEffect = "NoSchedule"
+	// TaintEffectPreferNoSchedule makes the scheduler avoid the node.
+	TaintEffectPreferNoSchedule TaintEffect = "PreferNoSchedule"
+	// TaintEffectNoExecute keeps new pods off and evicts running ones.
+	TaintEffectNoExecute TaintEffect = "NoExecute"
+)
+
+// Taint repels pods that do not tolerate it.
+type Taint struct {
+	// Key of the taint, a qualified name.
+	Key string `json:"key"`
+	// Value of the taint, a label value.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// Effect is NoSchedule, PreferNoSchedule or NoExecute.
+	Effect TaintEffect `json:"effect"`
+	// TimeAdded is when a NoExecute taint was added.
+	// +optional
+	TimeAdded *metav1.Time `json:"timeAdded,omitempty"`
+}
+
+// NodeConditionType names a node condition.
+type NodeConditionType string
+
+const (
+	// NodeReady: the kubelet is healthy and ready to run pods.
+	NodeReady NodeConditionType = "Ready"
+)
+
+// NodeCondition is one observed condition of a node.
+type NodeCondition struct {
+	// Type of the condition.
+	Type NodeConditionType `json:"type"`
+	// Status is True, False or Unknown.
+	Status ConditionStatus `json:"status"`
+	// LastHeartbeatTime is when the kubelet last reported the condition.
+	// +optional
+	LastHeartbeatTime metav1.Time `json:"lastHeartbeatTime,omitempty"`
+	// LastTransitionTime is when the status last changed.
+	// +optional
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	// Reason is a CamelCase word for the last transition.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message is a human-readable account of the last transition.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// NodeAddressType is the kind of a node address.
+// +enum
+type NodeAddressType string
+
+const (
+	NodeHostName    NodeAddressType = "Hostname"
+	NodeInternalIP  NodeAddressType = "InternalIP"
+	NodeExternalIP  NodeAddressType = "ExternalIP"
+	NodeInternalDNS NodeAddressType = "InternalDNS"
+	NodeExternalDNS NodeAddressType = "ExternalDNS"
+)
+
+// NodeAddress is one address of a node.
+type NodeAddress struct {
+	// Type is Hostname, InternalIP, ExternalIP, InternalDNS or ExternalDNS.
+	Type NodeAddressType `json:"type"`
+	// Address is the address.
+	Address string `json:"address"`
+}
+
+// DaemonEndpoint is a port a node daemon listens on.
+type DaemonEndpoint struct {
+	// Port number.
+	Port int32 `json:"Port"`
+}
+
+// NodeDaemonEndpoints are the ports of a node's daemons.
+type NodeDaemonEndpoints struct {
+	// KubeletEndpoint is where the kubelet serves logs.
+	// +optional
+	KubeletEndpoint DaemonEndpoint `json:"kubeletEndpoint,omitempty"`
+}
+
+// NodeSystemInfo describes the node's software.
+type NodeSystemInfo struct {
+	// MachineID of the node.
+	MachineID string `json:"machineID"`
+	// KernelVersion from uname -r.
+	KernelVersion string `json:"kernelVersion"`
+	// OSImage, from /etc/os-release.
+	OSImage string `json:"osImage"`
+	// ContainerRuntimeVersion is <runtime>://<version>.
+	ContainerRuntimeVersion string `json:"containerRuntimeVersion"`
+	// KubeletVersion is the skiff-kubelet version.
+	KubeletVersion string `json:"kubeletVersion"`
+	// OperatingSystem, as GOOS.
+	OperatingSystem string `json:"operatingSystem"`
+	// Architecture, as GOARCH.
+	Architecture string `json:"architecture"`
+}
+
+// NodeStatus is the observed state of a node, written by its kubelet.
+type NodeStatus struct {
+	// Capacity is the node's total resources.
+	// +optional
+	Capacity ResourceList `json:"capacity,omitempty"`
+	// Allocatable is what is left for pods after reservations.
+	// +optional
+	Allocatable ResourceList `json:"allocatable,omitempty"`
+	// Conditions of the node.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []NodeCondition `json:"conditions,omitempty"`
+	// Addresses of the node.
+	// +optional
+	// +listType=atomic
+	Addresses []NodeAddress `json:"addresses,omitempty"`
+	// DaemonEndpoints are the ports of the node's daemons.
+	// +optional
+	DaemonEndpoints NodeDaemonEndpoints `json:"daemonEndpoints,omitempty"`
+	// NodeInfo describes the node's software.
+	// +optional
+	NodeInfo NodeSystemInfo `json:"nodeInfo,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Binding ties a pod to a node. It is created through pods/binding (or
+// bindings) and never stored on its own.
+type Binding struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata; the name is the pod's.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Target is the node to bind to: kind Node and its name.
+	Target ObjectReference `json:"target"`
+}
+
+// ObjectReference points at another object.
+// +structType=atomic
+type ObjectReference struct {
+	// Kind of the referent.
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Namespace of the referent.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the referent.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// UID of the referent.
+	// +optional
+	UID types.UID `json:"uid,omitempty"`
+	// APIVersion of the referent.
+	// +optional
+	APIVersion string `json:"apiVersion,omitempty"`
+	// ResourceVersion of the referent.
+	// +optional
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+	// FieldPath within the referent, such as spec.containers{name}.
+	// +optional
+	FieldPath string `json:"fieldPath,omitempty"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Lease is a heartbeat (a kubelet's, in namespace skiff-node-lease) or a
+// leader-election lock.
+type Lease struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the state of the lease.
+	// +optional
+	Spec LeaseSpec `json:"spec,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// LeaseList is a list of leases.
+type LeaseList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items is the list of leases.
+	Items []Lease `json:"items"`
+}
+
+// LeaseSpec is the state of a lease.
+type LeaseSpec struct {
+	// HolderIdentity is who holds the lease.
+	// +optional
+	HolderIdentity *string `json:"holderIdentity,omitempty"`
+	// LeaseDurationSeconds is how long the holder may go without renewing.
+	// +optional
+	LeaseDurationSeconds *int32 `json:"leaseDurationSeconds,omitempty"`
+	// AcquireTime is when the current holder took the lease.
+	// +optional
+	AcquireTime *metav1.MicroTime `json:"acquireTime,omitempty"`
+	// RenewTime is when the holder last renewed the lease.
+	// +optional
+	RenewTime *metav1.MicroTime `json:"renewTime,omitempty"`
+	// LeaseTransitions counts changes of holder.
+	// +optional
+	LeaseTransitions *int32 `json:"leaseTransitions,omitempty"`
+}
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Event reports something that happened to an object.
+type Event struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	metav1.ObjectMeta `json:"metadata"`
+
+	// InvolvedObject is the object the event is about.
+	InvolvedObject ObjectReference `json:"involvedObject"`
+	// Reason is a CamelCase word for what happened.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message is a human-readable account of what happened.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Source is the component that reported the event.
+	// +optional
+	Source EventSource `json:"source,omitempty"`
+	// FirstTimestamp is when the event was first seen.
+	// +optional
+	FirstTimestamp metav1.Time `json:"firstTimestamp,omitempty"`
+	// LastTimestamp is when the event was last seen.
+	// +optional
+	LastTimestamp metav1.Time `json:"lastTimestamp,omitempty"`
+	// Count is how often the event was seen.
+	// +optional
+	Count int32 `json:"count,omitempty"`
+	// Type is Normal or Warning.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// EventTime is when the event was first observed, in microseconds.
+	// +optional
+	EventTime metav1.MicroTime `json:"eventTime,omitempty"`
+	// ReportingController is the controller that reported the event.
+	// +optional
+	ReportingController string `json:"reportingComponent"`
+	// ReportingInstance is the instance of that controller.
+	// +optional
+	ReportingInstance string `json:"reportingInstance"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// EventList is a list of events.
+type EventList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items is the list of events.
+	Items []Event `json:"items"`
+}
+
+// EventSource names the component that reported an event.
+type EventSource struct {
+	// Component that reported the event.
+	// +optional
+	Component string `json:"component,omitempty"`
+	// Host on which it runs.
+	// +optional
+	Host string `json:"host,omitempty"`
+}
+
+const (
+	// EventTypeNormal is an event about normal operation.
+	EventTypeNormal = "Normal"
+	// EventTypeWarning is an event about something that went wrong.
+	EventTypeWarning = "Warning"
+)
