@@ -474,3 +474,19 @@ const (
 	EventTypeNormal  = "Normal"
 	EventTypeWarning = "Warning"
 )
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodLogOptions are the query parameters of pods/log.
+type PodLogOptions struct {
+	metav1.TypeMeta
+
+	Container    string
+	Follow       bool
+	Previous     bool
+	SinceSeconds *int64
+	SinceTime    *metav1.Time
+	Timestamps   bool
+	TailLines    *int64
+	LimitBytes   *int64
+}

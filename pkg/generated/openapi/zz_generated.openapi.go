@@ -28,104 +28,106 @@ import (
 	version "k8s.io/apimachinery/pkg/version"
 	common "k8s.io/kube-openapi/pkg/common"
 	spec "k8s.io/kube-openapi/pkg/validation/spec"
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 )
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
-		resource.Quantity{}.OpenAPIModelName():                            schema_apimachinery_pkg_api_resource_Quantity(ref),
-		v1.APIGroup{}.OpenAPIModelName():                                  schema_pkg_apis_meta_v1_APIGroup(ref),
-		v1.APIGroupList{}.OpenAPIModelName():                              schema_pkg_apis_meta_v1_APIGroupList(ref),
-		v1.APIResource{}.OpenAPIModelName():                               schema_pkg_apis_meta_v1_APIResource(ref),
-		v1.APIResourceList{}.OpenAPIModelName():                           schema_pkg_apis_meta_v1_APIResourceList(ref),
-		v1.APIVersions{}.OpenAPIModelName():                               schema_pkg_apis_meta_v1_APIVersions(ref),
-		v1.ApplyOptions{}.OpenAPIModelName():                              schema_pkg_apis_meta_v1_ApplyOptions(ref),
-		v1.Condition{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_Condition(ref),
-		v1.CreateOptions{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_CreateOptions(ref),
-		v1.DeleteOptions{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_DeleteOptions(ref),
-		v1.Duration{}.OpenAPIModelName():                                  schema_pkg_apis_meta_v1_Duration(ref),
-		v1.FieldSelectorRequirement{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_FieldSelectorRequirement(ref),
-		v1.FieldsV1{}.OpenAPIModelName():                                  schema_pkg_apis_meta_v1_FieldsV1(ref),
-		v1.GetOptions{}.OpenAPIModelName():                                schema_pkg_apis_meta_v1_GetOptions(ref),
-		v1.GroupKind{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_GroupKind(ref),
-		v1.GroupResource{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_GroupResource(ref),
-		v1.GroupVersion{}.OpenAPIModelName():                              schema_pkg_apis_meta_v1_GroupVersion(ref),
-		v1.GroupVersionForDiscovery{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_GroupVersionForDiscovery(ref),
-		v1.GroupVersionKind{}.OpenAPIModelName():                          schema_pkg_apis_meta_v1_GroupVersionKind(ref),
-		v1.GroupVersionResource{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_GroupVersionResource(ref),
-		v1.InternalEvent{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_InternalEvent(ref),
-		v1.LabelSelector{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_LabelSelector(ref),
-		v1.LabelSelectorRequirement{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_LabelSelectorRequirement(ref),
-		v1.List{}.OpenAPIModelName():                                      schema_pkg_apis_meta_v1_List(ref),
-		v1.ListMeta{}.OpenAPIModelName():                                  schema_pkg_apis_meta_v1_ListMeta(ref),
-		v1.ListOptions{}.OpenAPIModelName():                               schema_pkg_apis_meta_v1_ListOptions(ref),
-		v1.ManagedFieldsEntry{}.OpenAPIModelName():                        schema_pkg_apis_meta_v1_ManagedFieldsEntry(ref),
-		v1.MicroTime{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_MicroTime(ref),
-		v1.ObjectMeta{}.OpenAPIModelName():                                schema_pkg_apis_meta_v1_ObjectMeta(ref),
-		v1.OwnerReference{}.OpenAPIModelName():                            schema_pkg_apis_meta_v1_OwnerReference(ref),
-		v1.PartialObjectMetadata{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_PartialObjectMetadata(ref),
-		v1.PartialObjectMetadataList{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_PartialObjectMetadataList(ref),
-		v1.Patch{}.OpenAPIModelName():                                     schema_pkg_apis_meta_v1_Patch(ref),
-		v1.PatchOptions{}.OpenAPIModelName():                              schema_pkg_apis_meta_v1_PatchOptions(ref),
-		v1.Preconditions{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_Preconditions(ref),
-		v1.RootPaths{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_RootPaths(ref),
-		v1.ServerAddressByClientCIDR{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_ServerAddressByClientCIDR(ref),
-		v1.ShardInfo{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_ShardInfo(ref),
-		v1.Status{}.OpenAPIModelName():                                    schema_pkg_apis_meta_v1_Status(ref),
-		v1.StatusCause{}.OpenAPIModelName():                               schema_pkg_apis_meta_v1_StatusCause(ref),
-		v1.StatusDetails{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_StatusDetails(ref),
-		v1.Table{}.OpenAPIModelName():                                     schema_pkg_apis_meta_v1_Table(ref),
-		v1.TableColumnDefinition{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_TableColumnDefinition(ref),
-		v1.TableOptions{}.OpenAPIModelName():                              schema_pkg_apis_meta_v1_TableOptions(ref),
-		v1.TableRow{}.OpenAPIModelName():                                  schema_pkg_apis_meta_v1_TableRow(ref),
-		v1.TableRowCondition{}.OpenAPIModelName():                         schema_pkg_apis_meta_v1_TableRowCondition(ref),
-		v1.Time{}.OpenAPIModelName():                                      schema_pkg_apis_meta_v1_Time(ref),
-		v1.Timestamp{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_Timestamp(ref),
-		v1.TypeMeta{}.OpenAPIModelName():                                  schema_pkg_apis_meta_v1_TypeMeta(ref),
-		v1.UpdateOptions{}.OpenAPIModelName():                             schema_pkg_apis_meta_v1_UpdateOptions(ref),
-		v1.WatchEvent{}.OpenAPIModelName():                                schema_pkg_apis_meta_v1_WatchEvent(ref),
-		runtime.RawExtension{}.OpenAPIModelName():                         schema_k8sio_apimachinery_pkg_runtime_RawExtension(ref),
-		runtime.TypeMeta{}.OpenAPIModelName():                             schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
-		runtime.Unknown{}.OpenAPIModelName():                              schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
-		version.Info{}.OpenAPIModelName():                                 schema_k8sio_apimachinery_pkg_version_Info(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Affinity":                 schema_pkg_apis_core_v1alpha1_Affinity(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Binding":                  schema_pkg_apis_core_v1alpha1_Binding(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Container":                schema_pkg_apis_core_v1alpha1_Container(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerPort":            schema_pkg_apis_core_v1alpha1_ContainerPort(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerState":           schema_pkg_apis_core_v1alpha1_ContainerState(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateRunning":    schema_pkg_apis_core_v1alpha1_ContainerStateRunning(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateTerminated": schema_pkg_apis_core_v1alpha1_ContainerStateTerminated(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateWaiting":    schema_pkg_apis_core_v1alpha1_ContainerStateWaiting(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStatus":          schema_pkg_apis_core_v1alpha1_ContainerStatus(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.DaemonEndpoint":           schema_pkg_apis_core_v1alpha1_DaemonEndpoint(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.EnvVar":                   schema_pkg_apis_core_v1alpha1_EnvVar(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Event":                    schema_pkg_apis_core_v1alpha1_Event(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.EventList":                schema_pkg_apis_core_v1alpha1_EventList(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.EventSource":              schema_pkg_apis_core_v1alpha1_EventSource(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Lease":                    schema_pkg_apis_core_v1alpha1_Lease(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.LeaseList":                schema_pkg_apis_core_v1alpha1_LeaseList(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.LeaseSpec":                schema_pkg_apis_core_v1alpha1_LeaseSpec(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Node":                     schema_pkg_apis_core_v1alpha1_Node(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeAddress":              schema_pkg_apis_core_v1alpha1_NodeAddress(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeAffinity":             schema_pkg_apis_core_v1alpha1_NodeAffinity(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeCondition":            schema_pkg_apis_core_v1alpha1_NodeCondition(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeDaemonEndpoints":      schema_pkg_apis_core_v1alpha1_NodeDaemonEndpoints(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeList":                 schema_pkg_apis_core_v1alpha1_NodeList(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelector":             schema_pkg_apis_core_v1alpha1_NodeSelector(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorRequirement":  schema_pkg_apis_core_v1alpha1_NodeSelectorRequirement(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorTerm":         schema_pkg_apis_core_v1alpha1_NodeSelectorTerm(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSpec":                 schema_pkg_apis_core_v1alpha1_NodeSpec(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeStatus":               schema_pkg_apis_core_v1alpha1_NodeStatus(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSystemInfo":           schema_pkg_apis_core_v1alpha1_NodeSystemInfo(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ObjectReference":          schema_pkg_apis_core_v1alpha1_ObjectReference(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Pod":                      schema_pkg_apis_core_v1alpha1_Pod(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.PodCondition":             schema_pkg_apis_core_v1alpha1_PodCondition(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.PodList":                  schema_pkg_apis_core_v1alpha1_PodList(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.PodSpec":                  schema_pkg_apis_core_v1alpha1_PodSpec(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.PodStatus":                schema_pkg_apis_core_v1alpha1_PodStatus(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.PreferredSchedulingTerm":  schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.ResourceRequirements":     schema_pkg_apis_core_v1alpha1_ResourceRequirements(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Taint":                    schema_pkg_apis_core_v1alpha1_Taint(ref),
-		"skiff.dev/skiff/pkg/apis/core/v1alpha1.Toleration":               schema_pkg_apis_core_v1alpha1_Toleration(ref),
+		resource.Quantity{}.OpenAPIModelName():                 schema_apimachinery_pkg_api_resource_Quantity(ref),
+		v1.APIGroup{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_APIGroup(ref),
+		v1.APIGroupList{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_APIGroupList(ref),
+		v1.APIResource{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_APIResource(ref),
+		v1.APIResourceList{}.OpenAPIModelName():                schema_pkg_apis_meta_v1_APIResourceList(ref),
+		v1.APIVersions{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_APIVersions(ref),
+		v1.ApplyOptions{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_ApplyOptions(ref),
+		v1.Condition{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_Condition(ref),
+		v1.CreateOptions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_CreateOptions(ref),
+		v1.DeleteOptions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_DeleteOptions(ref),
+		v1.Duration{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_Duration(ref),
+		v1.FieldSelectorRequirement{}.OpenAPIModelName():       schema_pkg_apis_meta_v1_FieldSelectorRequirement(ref),
+		v1.FieldsV1{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_FieldsV1(ref),
+		v1.GetOptions{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_GetOptions(ref),
+		v1.GroupKind{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_GroupKind(ref),
+		v1.GroupResource{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_GroupResource(ref),
+		v1.GroupVersion{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_GroupVersion(ref),
+		v1.GroupVersionForDiscovery{}.OpenAPIModelName():       schema_pkg_apis_meta_v1_GroupVersionForDiscovery(ref),
+		v1.GroupVersionKind{}.OpenAPIModelName():               schema_pkg_apis_meta_v1_GroupVersionKind(ref),
+		v1.GroupVersionResource{}.OpenAPIModelName():           schema_pkg_apis_meta_v1_GroupVersionResource(ref),
+		v1.InternalEvent{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_InternalEvent(ref),
+		v1.LabelSelector{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_LabelSelector(ref),
+		v1.LabelSelectorRequirement{}.OpenAPIModelName():       schema_pkg_apis_meta_v1_LabelSelectorRequirement(ref),
+		v1.List{}.OpenAPIModelName():                           schema_pkg_apis_meta_v1_List(ref),
+		v1.ListMeta{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_ListMeta(ref),
+		v1.ListOptions{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_ListOptions(ref),
+		v1.ManagedFieldsEntry{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_ManagedFieldsEntry(ref),
+		v1.MicroTime{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_MicroTime(ref),
+		v1.ObjectMeta{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_ObjectMeta(ref),
+		v1.OwnerReference{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_OwnerReference(ref),
+		v1.PartialObjectMetadata{}.OpenAPIModelName():          schema_pkg_apis_meta_v1_PartialObjectMetadata(ref),
+		v1.PartialObjectMetadataList{}.OpenAPIModelName():      schema_pkg_apis_meta_v1_PartialObjectMetadataList(ref),
+		v1.Patch{}.OpenAPIModelName():                          schema_pkg_apis_meta_v1_Patch(ref),
+		v1.PatchOptions{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_PatchOptions(ref),
+		v1.Preconditions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_Preconditions(ref),
+		v1.RootPaths{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_RootPaths(ref),
+		v1.ServerAddressByClientCIDR{}.OpenAPIModelName():      schema_pkg_apis_meta_v1_ServerAddressByClientCIDR(ref),
+		v1.ShardInfo{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_ShardInfo(ref),
+		v1.Status{}.OpenAPIModelName():                         schema_pkg_apis_meta_v1_Status(ref),
+		v1.StatusCause{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_StatusCause(ref),
+		v1.StatusDetails{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_StatusDetails(ref),
+		v1.Table{}.OpenAPIModelName():                          schema_pkg_apis_meta_v1_Table(ref),
+		v1.TableColumnDefinition{}.OpenAPIModelName():          schema_pkg_apis_meta_v1_TableColumnDefinition(ref),
+		v1.TableOptions{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_TableOptions(ref),
+		v1.TableRow{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_TableRow(ref),
+		v1.TableRowCondition{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_TableRowCondition(ref),
+		v1.Time{}.OpenAPIModelName():                           schema_pkg_apis_meta_v1_Time(ref),
+		v1.Timestamp{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_Timestamp(ref),
+		v1.TypeMeta{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_TypeMeta(ref),
+		v1.UpdateOptions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_UpdateOptions(ref),
+		v1.WatchEvent{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_WatchEvent(ref),
+		runtime.RawExtension{}.OpenAPIModelName():              schema_k8sio_apimachinery_pkg_runtime_RawExtension(ref),
+		runtime.TypeMeta{}.OpenAPIModelName():                  schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
+		runtime.Unknown{}.OpenAPIModelName():                   schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
+		version.Info{}.OpenAPIModelName():                      schema_k8sio_apimachinery_pkg_version_Info(ref),
+		v1alpha1.Affinity{}.OpenAPIModelName():                 schema_pkg_apis_core_v1alpha1_Affinity(ref),
+		v1alpha1.Binding{}.OpenAPIModelName():                  schema_pkg_apis_core_v1alpha1_Binding(ref),
+		v1alpha1.Container{}.OpenAPIModelName():                schema_pkg_apis_core_v1alpha1_Container(ref),
+		v1alpha1.ContainerPort{}.OpenAPIModelName():            schema_pkg_apis_core_v1alpha1_ContainerPort(ref),
+		v1alpha1.ContainerState{}.OpenAPIModelName():           schema_pkg_apis_core_v1alpha1_ContainerState(ref),
+		v1alpha1.ContainerStateRunning{}.OpenAPIModelName():    schema_pkg_apis_core_v1alpha1_ContainerStateRunning(ref),
+		v1alpha1.ContainerStateTerminated{}.OpenAPIModelName(): schema_pkg_apis_core_v1alpha1_ContainerStateTerminated(ref),
+		v1alpha1.ContainerStateWaiting{}.OpenAPIModelName():    schema_pkg_apis_core_v1alpha1_ContainerStateWaiting(ref),
+		v1alpha1.ContainerStatus{}.OpenAPIModelName():          schema_pkg_apis_core_v1alpha1_ContainerStatus(ref),
+		v1alpha1.DaemonEndpoint{}.OpenAPIModelName():           schema_pkg_apis_core_v1alpha1_DaemonEndpoint(ref),
+		v1alpha1.EnvVar{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_EnvVar(ref),
+		v1alpha1.Event{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_Event(ref),
+		v1alpha1.EventList{}.OpenAPIModelName():                schema_pkg_apis_core_v1alpha1_EventList(ref),
+		v1alpha1.EventSource{}.OpenAPIModelName():              schema_pkg_apis_core_v1alpha1_EventSource(ref),
+		v1alpha1.Lease{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_Lease(ref),
+		v1alpha1.LeaseList{}.OpenAPIModelName():                schema_pkg_apis_core_v1alpha1_LeaseList(ref),
+		v1alpha1.LeaseSpec{}.OpenAPIModelName():                schema_pkg_apis_core_v1alpha1_LeaseSpec(ref),
+		v1alpha1.Node{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_Node(ref),
+		v1alpha1.NodeAddress{}.OpenAPIModelName():              schema_pkg_apis_core_v1alpha1_NodeAddress(ref),
+		v1alpha1.NodeAffinity{}.OpenAPIModelName():             schema_pkg_apis_core_v1alpha1_NodeAffinity(ref),
+		v1alpha1.NodeCondition{}.OpenAPIModelName():            schema_pkg_apis_core_v1alpha1_NodeCondition(ref),
+		v1alpha1.NodeDaemonEndpoints{}.OpenAPIModelName():      schema_pkg_apis_core_v1alpha1_NodeDaemonEndpoints(ref),
+		v1alpha1.NodeList{}.OpenAPIModelName():                 schema_pkg_apis_core_v1alpha1_NodeList(ref),
+		v1alpha1.NodeSelector{}.OpenAPIModelName():             schema_pkg_apis_core_v1alpha1_NodeSelector(ref),
+		v1alpha1.NodeSelectorRequirement{}.OpenAPIModelName():  schema_pkg_apis_core_v1alpha1_NodeSelectorRequirement(ref),
+		v1alpha1.NodeSelectorTerm{}.OpenAPIModelName():         schema_pkg_apis_core_v1alpha1_NodeSelectorTerm(ref),
+		v1alpha1.NodeSpec{}.OpenAPIModelName():                 schema_pkg_apis_core_v1alpha1_NodeSpec(ref),
+		v1alpha1.NodeStatus{}.OpenAPIModelName():               schema_pkg_apis_core_v1alpha1_NodeStatus(ref),
+		v1alpha1.NodeSystemInfo{}.OpenAPIModelName():           schema_pkg_apis_core_v1alpha1_NodeSystemInfo(ref),
+		v1alpha1.ObjectReference{}.OpenAPIModelName():          schema_pkg_apis_core_v1alpha1_ObjectReference(ref),
+		v1alpha1.Pod{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_Pod(ref),
+		v1alpha1.PodCondition{}.OpenAPIModelName():             schema_pkg_apis_core_v1alpha1_PodCondition(ref),
+		v1alpha1.PodList{}.OpenAPIModelName():                  schema_pkg_apis_core_v1alpha1_PodList(ref),
+		v1alpha1.PodLogOptions{}.OpenAPIModelName():            schema_pkg_apis_core_v1alpha1_PodLogOptions(ref),
+		v1alpha1.PodSpec{}.OpenAPIModelName():                  schema_pkg_apis_core_v1alpha1_PodSpec(ref),
+		v1alpha1.PodStatus{}.OpenAPIModelName():                schema_pkg_apis_core_v1alpha1_PodStatus(ref),
+		v1alpha1.PreferredSchedulingTerm{}.OpenAPIModelName():  schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref),
+		v1alpha1.ResourceRequirements{}.OpenAPIModelName():     schema_pkg_apis_core_v1alpha1_ResourceRequirements(ref),
+		v1alpha1.Taint{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_Taint(ref),
+		v1alpha1.Toleration{}.OpenAPIModelName():               schema_pkg_apis_core_v1alpha1_Toleration(ref),
 	}
 }
 
@@ -2813,14 +2815,14 @@ func schema_pkg_apis_core_v1alpha1_Affinity(ref common.ReferenceCallback) common
 					"nodeAffinity": {
 						SchemaProps: spec.SchemaProps{
 							Description: "NodeAffinity constrains the nodes the pod may be scheduled on.",
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeAffinity"),
+							Ref:         ref(v1alpha1.NodeAffinity{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeAffinity"},
+			v1alpha1.NodeAffinity{}.OpenAPIModelName()},
 	}
 }
 
@@ -2856,7 +2858,7 @@ func schema_pkg_apis_core_v1alpha1_Binding(ref common.ReferenceCallback) common.
 						SchemaProps: spec.SchemaProps{
 							Description: "Target is the node to bind to: kind Node and its name.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ObjectReference"),
+							Ref:         ref(v1alpha1.ObjectReference{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -2864,7 +2866,7 @@ func schema_pkg_apis_core_v1alpha1_Binding(ref common.ReferenceCallback) common.
 			},
 		},
 		Dependencies: []string{
-			v1.ObjectMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.ObjectReference"},
+			v1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.ObjectReference{}.OpenAPIModelName()},
 	}
 }
 
@@ -2959,7 +2961,7 @@ func schema_pkg_apis_core_v1alpha1_Container(ref common.ReferenceCallback) commo
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.EnvVar"),
+										Ref: ref(v1alpha1.EnvVar{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -2981,7 +2983,7 @@ func schema_pkg_apis_core_v1alpha1_Container(ref common.ReferenceCallback) commo
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerPort"),
+										Ref: ref(v1alpha1.ContainerPort{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -2991,7 +2993,7 @@ func schema_pkg_apis_core_v1alpha1_Container(ref common.ReferenceCallback) commo
 						SchemaProps: spec.SchemaProps{
 							Description: "Resources are the compute resources the container requests and may use at most.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ResourceRequirements"),
+							Ref:         ref(v1alpha1.ResourceRequirements{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -2999,7 +3001,7 @@ func schema_pkg_apis_core_v1alpha1_Container(ref common.ReferenceCallback) commo
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerPort", "skiff.dev/skiff/pkg/apis/core/v1alpha1.EnvVar", "skiff.dev/skiff/pkg/apis/core/v1alpha1.ResourceRequirements"},
+			v1alpha1.ContainerPort{}.OpenAPIModelName(), v1alpha1.EnvVar{}.OpenAPIModelName(), v1alpha1.ResourceRequirements{}.OpenAPIModelName()},
 	}
 }
 
@@ -3057,26 +3059,26 @@ func schema_pkg_apis_core_v1alpha1_ContainerState(ref common.ReferenceCallback) 
 					"waiting": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Waiting: not yet (or not again) running.",
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateWaiting"),
+							Ref:         ref(v1alpha1.ContainerStateWaiting{}.OpenAPIModelName()),
 						},
 					},
 					"running": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Running: running.",
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateRunning"),
+							Ref:         ref(v1alpha1.ContainerStateRunning{}.OpenAPIModelName()),
 						},
 					},
 					"terminated": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Terminated: exited.",
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateTerminated"),
+							Ref:         ref(v1alpha1.ContainerStateTerminated{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateRunning", "skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateTerminated", "skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStateWaiting"},
+			v1alpha1.ContainerStateRunning{}.OpenAPIModelName(), v1alpha1.ContainerStateTerminated{}.OpenAPIModelName(), v1alpha1.ContainerStateWaiting{}.OpenAPIModelName()},
 	}
 }
 
@@ -3211,14 +3213,14 @@ func schema_pkg_apis_core_v1alpha1_ContainerStatus(ref common.ReferenceCallback)
 						SchemaProps: spec.SchemaProps{
 							Description: "State is the container's current state.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerState"),
+							Ref:         ref(v1alpha1.ContainerState{}.OpenAPIModelName()),
 						},
 					},
 					"lastState": {
 						SchemaProps: spec.SchemaProps{
 							Description: "LastTerminationState is the state of its last exit.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerState"),
+							Ref:         ref(v1alpha1.ContainerState{}.OpenAPIModelName()),
 						},
 					},
 					"ready": {
@@ -3271,7 +3273,7 @@ func schema_pkg_apis_core_v1alpha1_ContainerStatus(ref common.ReferenceCallback)
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerState"},
+			v1alpha1.ContainerState{}.OpenAPIModelName()},
 	}
 }
 
@@ -3358,7 +3360,7 @@ func schema_pkg_apis_core_v1alpha1_Event(ref common.ReferenceCallback) common.Op
 						SchemaProps: spec.SchemaProps{
 							Description: "InvolvedObject is the object the event is about.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ObjectReference"),
+							Ref:         ref(v1alpha1.ObjectReference{}.OpenAPIModelName()),
 						},
 					},
 					"reason": {
@@ -3379,7 +3381,7 @@ func schema_pkg_apis_core_v1alpha1_Event(ref common.ReferenceCallback) common.Op
 						SchemaProps: spec.SchemaProps{
 							Description: "Source is the component that reported the event.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.EventSource"),
+							Ref:         ref(v1alpha1.EventSource{}.OpenAPIModelName()),
 						},
 					},
 					"firstTimestamp": {
@@ -3435,7 +3437,7 @@ func schema_pkg_apis_core_v1alpha1_Event(ref common.ReferenceCallback) common.Op
 			},
 		},
 		Dependencies: []string{
-			v1.MicroTime{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.EventSource", "skiff.dev/skiff/pkg/apis/core/v1alpha1.ObjectReference"},
+			v1.MicroTime{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName(), v1alpha1.EventSource{}.OpenAPIModelName(), v1alpha1.ObjectReference{}.OpenAPIModelName()},
 	}
 }
 
@@ -3474,7 +3476,7 @@ func schema_pkg_apis_core_v1alpha1_EventList(ref common.ReferenceCallback) commo
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Event"),
+										Ref: ref(v1alpha1.Event{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -3485,7 +3487,7 @@ func schema_pkg_apis_core_v1alpha1_EventList(ref common.ReferenceCallback) commo
 			},
 		},
 		Dependencies: []string{
-			v1.ListMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.Event"},
+			v1.ListMeta{}.OpenAPIModelName(), v1alpha1.Event{}.OpenAPIModelName()},
 	}
 }
 
@@ -3548,14 +3550,14 @@ func schema_pkg_apis_core_v1alpha1_Lease(ref common.ReferenceCallback) common.Op
 						SchemaProps: spec.SchemaProps{
 							Description: "Spec is the state of the lease.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.LeaseSpec"),
+							Ref:         ref(v1alpha1.LeaseSpec{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1.ObjectMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.LeaseSpec"},
+			v1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.LeaseSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -3594,7 +3596,7 @@ func schema_pkg_apis_core_v1alpha1_LeaseList(ref common.ReferenceCallback) commo
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Lease"),
+										Ref: ref(v1alpha1.Lease{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -3605,7 +3607,7 @@ func schema_pkg_apis_core_v1alpha1_LeaseList(ref common.ReferenceCallback) commo
 			},
 		},
 		Dependencies: []string{
-			v1.ListMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.Lease"},
+			v1.ListMeta{}.OpenAPIModelName(), v1alpha1.Lease{}.OpenAPIModelName()},
 	}
 }
 
@@ -3689,21 +3691,21 @@ func schema_pkg_apis_core_v1alpha1_Node(ref common.ReferenceCallback) common.Ope
 						SchemaProps: spec.SchemaProps{
 							Description: "Spec is the desired state of the node.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSpec"),
+							Ref:         ref(v1alpha1.NodeSpec{}.OpenAPIModelName()),
 						},
 					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Status is the most recently observed state of the node, written by its kubelet through nodes/status.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeStatus"),
+							Ref:         ref(v1alpha1.NodeStatus{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1.ObjectMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSpec", "skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeStatus"},
+			v1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.NodeSpec{}.OpenAPIModelName(), v1alpha1.NodeStatus{}.OpenAPIModelName()},
 	}
 }
 
@@ -3748,7 +3750,7 @@ func schema_pkg_apis_core_v1alpha1_NodeAffinity(ref common.ReferenceCallback) co
 					"requiredDuringSchedulingIgnoredDuringExecution": {
 						SchemaProps: spec.SchemaProps{
 							Description: "RequiredDuringSchedulingIgnoredDuringExecution must match for the pod to be scheduled on a node.",
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelector"),
+							Ref:         ref(v1alpha1.NodeSelector{}.OpenAPIModelName()),
 						},
 					},
 					"preferredDuringSchedulingIgnoredDuringExecution": {
@@ -3763,7 +3765,7 @@ func schema_pkg_apis_core_v1alpha1_NodeAffinity(ref common.ReferenceCallback) co
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.PreferredSchedulingTerm"),
+										Ref: ref(v1alpha1.PreferredSchedulingTerm{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -3773,7 +3775,7 @@ func schema_pkg_apis_core_v1alpha1_NodeAffinity(ref common.ReferenceCallback) co
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelector", "skiff.dev/skiff/pkg/apis/core/v1alpha1.PreferredSchedulingTerm"},
+			v1alpha1.NodeSelector{}.OpenAPIModelName(), v1alpha1.PreferredSchedulingTerm{}.OpenAPIModelName()},
 	}
 }
 
@@ -3847,14 +3849,14 @@ func schema_pkg_apis_core_v1alpha1_NodeDaemonEndpoints(ref common.ReferenceCallb
 						SchemaProps: spec.SchemaProps{
 							Description: "KubeletEndpoint is where the kubelet serves logs.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.DaemonEndpoint"),
+							Ref:         ref(v1alpha1.DaemonEndpoint{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.DaemonEndpoint"},
+			v1alpha1.DaemonEndpoint{}.OpenAPIModelName()},
 	}
 }
 
@@ -3893,7 +3895,7 @@ func schema_pkg_apis_core_v1alpha1_NodeList(ref common.ReferenceCallback) common
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Node"),
+										Ref: ref(v1alpha1.Node{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -3904,7 +3906,7 @@ func schema_pkg_apis_core_v1alpha1_NodeList(ref common.ReferenceCallback) common
 			},
 		},
 		Dependencies: []string{
-			v1.ListMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.Node"},
+			v1.ListMeta{}.OpenAPIModelName(), v1alpha1.Node{}.OpenAPIModelName()},
 	}
 }
 
@@ -3927,7 +3929,7 @@ func schema_pkg_apis_core_v1alpha1_NodeSelector(ref common.ReferenceCallback) co
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorTerm"),
+										Ref: ref(v1alpha1.NodeSelectorTerm{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -3943,7 +3945,7 @@ func schema_pkg_apis_core_v1alpha1_NodeSelector(ref common.ReferenceCallback) co
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorTerm"},
+			v1alpha1.NodeSelectorTerm{}.OpenAPIModelName()},
 	}
 }
 
@@ -4016,7 +4018,7 @@ func schema_pkg_apis_core_v1alpha1_NodeSelectorTerm(ref common.ReferenceCallback
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorRequirement"),
+										Ref: ref(v1alpha1.NodeSelectorRequirement{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4031,7 +4033,7 @@ func schema_pkg_apis_core_v1alpha1_NodeSelectorTerm(ref common.ReferenceCallback
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorRequirement"},
+			v1alpha1.NodeSelectorRequirement{}.OpenAPIModelName()},
 	}
 }
 
@@ -4061,7 +4063,7 @@ func schema_pkg_apis_core_v1alpha1_NodeSpec(ref common.ReferenceCallback) common
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Taint"),
+										Ref: ref(v1alpha1.Taint{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4071,7 +4073,7 @@ func schema_pkg_apis_core_v1alpha1_NodeSpec(ref common.ReferenceCallback) common
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.Taint"},
+			v1alpha1.Taint{}.OpenAPIModelName()},
 	}
 }
 
@@ -4125,7 +4127,7 @@ func schema_pkg_apis_core_v1alpha1_NodeStatus(ref common.ReferenceCallback) comm
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeCondition"),
+										Ref: ref(v1alpha1.NodeCondition{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4143,7 +4145,7 @@ func schema_pkg_apis_core_v1alpha1_NodeStatus(ref common.ReferenceCallback) comm
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeAddress"),
+										Ref: ref(v1alpha1.NodeAddress{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4153,21 +4155,21 @@ func schema_pkg_apis_core_v1alpha1_NodeStatus(ref common.ReferenceCallback) comm
 						SchemaProps: spec.SchemaProps{
 							Description: "DaemonEndpoints are the ports of the node's daemons.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeDaemonEndpoints"),
+							Ref:         ref(v1alpha1.NodeDaemonEndpoints{}.OpenAPIModelName()),
 						},
 					},
 					"nodeInfo": {
 						SchemaProps: spec.SchemaProps{
 							Description: "NodeInfo describes the node's software.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSystemInfo"),
+							Ref:         ref(v1alpha1.NodeSystemInfo{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			resource.Quantity{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeAddress", "skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeCondition", "skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeDaemonEndpoints", "skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSystemInfo"},
+			resource.Quantity{}.OpenAPIModelName(), v1alpha1.NodeAddress{}.OpenAPIModelName(), v1alpha1.NodeCondition{}.OpenAPIModelName(), v1alpha1.NodeDaemonEndpoints{}.OpenAPIModelName(), v1alpha1.NodeSystemInfo{}.OpenAPIModelName()},
 	}
 }
 
@@ -4340,21 +4342,21 @@ func schema_pkg_apis_core_v1alpha1_Pod(ref common.ReferenceCallback) common.Open
 						SchemaProps: spec.SchemaProps{
 							Description: "Spec is the desired state of the pod.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.PodSpec"),
+							Ref:         ref(v1alpha1.PodSpec{}.OpenAPIModelName()),
 						},
 					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Status is the most recently observed state of the pod, written by the scheduler and the kubelet through pods/status.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.PodStatus"),
+							Ref:         ref(v1alpha1.PodStatus{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1.ObjectMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.PodSpec", "skiff.dev/skiff/pkg/apis/core/v1alpha1.PodStatus"},
+			v1.ObjectMeta{}.OpenAPIModelName(), v1alpha1.PodSpec{}.OpenAPIModelName(), v1alpha1.PodStatus{}.OpenAPIModelName()},
 	}
 }
 
@@ -4452,7 +4454,7 @@ func schema_pkg_apis_core_v1alpha1_PodList(ref common.ReferenceCallback) common.
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Pod"),
+										Ref: ref(v1alpha1.Pod{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4463,7 +4465,91 @@ func schema_pkg_apis_core_v1alpha1_PodList(ref common.ReferenceCallback) common.
 			},
 		},
 		Dependencies: []string{
-			v1.ListMeta{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.Pod"},
+			v1.ListMeta{}.OpenAPIModelName(), v1alpha1.Pod{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PodLogOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodLogOptions are the query parameters of pods/log.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"container": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Container whose log to read; may be left out when the pod has one.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"follow": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Follow streams the log as it grows.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"previous": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Previous reads the log of the container's last terminated run.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"sinceSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SinceSeconds shows only lines newer than this many seconds.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"sinceTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SinceTime shows only lines at or after this time.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"timestamps": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Timestamps prefixes every line with its RFC3339 timestamp.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"tailLines": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TailLines shows only this many lines from the end.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"limitBytes": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LimitBytes stops after this many bytes.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -4489,7 +4575,7 @@ func schema_pkg_apis_core_v1alpha1_PodSpec(ref common.ReferenceCallback) common.
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Container"),
+										Ref: ref(v1alpha1.Container{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4540,7 +4626,7 @@ func schema_pkg_apis_core_v1alpha1_PodSpec(ref common.ReferenceCallback) common.
 					"affinity": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Affinity holds the pod's node affinity.",
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Affinity"),
+							Ref:         ref(v1alpha1.Affinity{}.OpenAPIModelName()),
 						},
 					},
 					"tolerations": {
@@ -4555,7 +4641,7 @@ func schema_pkg_apis_core_v1alpha1_PodSpec(ref common.ReferenceCallback) common.
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.Toleration"),
+										Ref: ref(v1alpha1.Toleration{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4580,7 +4666,7 @@ func schema_pkg_apis_core_v1alpha1_PodSpec(ref common.ReferenceCallback) common.
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.Affinity", "skiff.dev/skiff/pkg/apis/core/v1alpha1.Container", "skiff.dev/skiff/pkg/apis/core/v1alpha1.Toleration"},
+			v1alpha1.Affinity{}.OpenAPIModelName(), v1alpha1.Container{}.OpenAPIModelName(), v1alpha1.Toleration{}.OpenAPIModelName()},
 	}
 }
 
@@ -4614,7 +4700,7 @@ func schema_pkg_apis_core_v1alpha1_PodStatus(ref common.ReferenceCallback) commo
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.PodCondition"),
+										Ref: ref(v1alpha1.PodCondition{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4666,7 +4752,7 @@ func schema_pkg_apis_core_v1alpha1_PodStatus(ref common.ReferenceCallback) commo
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStatus"),
+										Ref: ref(v1alpha1.ContainerStatus{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -4676,7 +4762,7 @@ func schema_pkg_apis_core_v1alpha1_PodStatus(ref common.ReferenceCallback) commo
 			},
 		},
 		Dependencies: []string{
-			v1.Time{}.OpenAPIModelName(), "skiff.dev/skiff/pkg/apis/core/v1alpha1.ContainerStatus", "skiff.dev/skiff/pkg/apis/core/v1alpha1.PodCondition"},
+			v1.Time{}.OpenAPIModelName(), v1alpha1.ContainerStatus{}.OpenAPIModelName(), v1alpha1.PodCondition{}.OpenAPIModelName()},
 	}
 }
 
@@ -4699,7 +4785,7 @@ func schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref common.ReferenceC
 						SchemaProps: spec.SchemaProps{
 							Description: "Preference is the term a node should match.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorTerm"),
+							Ref:         ref(v1alpha1.NodeSelectorTerm{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -4707,7 +4793,7 @@ func schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref common.ReferenceC
 			},
 		},
 		Dependencies: []string{
-			"skiff.dev/skiff/pkg/apis/core/v1alpha1.NodeSelectorTerm"},
+			v1alpha1.NodeSelectorTerm{}.OpenAPIModelName()},
 	}
 }
 

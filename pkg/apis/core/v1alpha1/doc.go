@@ -2,6 +2,7 @@
 // +k8s:conversion-gen=skiff.dev/skiff/pkg/apis/core
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=dev.skiff.core.v1alpha1
 // +groupName=core.skiff.dev
 
 // Package v1alpha1 is the v1alpha1 version of the core.skiff.dev API: the types

@@ -36,8 +36,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Binding{},
 		&Lease{}, &LeaseList{},
 		&Event{}, &EventList{},
+		&PodLogOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
 }
-

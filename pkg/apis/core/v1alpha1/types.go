@@ -838,3 +838,36 @@ const (
 	// EventTypeWarning is an event about something that went wrong.
 	EventTypeWarning = "Warning"
 )
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodLogOptions are the query parameters of pods/log.
+type PodLogOptions struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Container whose log to read; may be left out when the pod has one.
+	// +optional
+	Container string `json:"container,omitempty"`
+	// Follow streams the log as it grows.
+	// +optional
+	Follow bool `json:"follow,omitempty"`
+	// Previous reads the log of the container's last terminated run.
+	// +optional
+	Previous bool `json:"previous,omitempty"`
+	// SinceSeconds shows only lines newer than this many seconds.
+	// +optional
+	SinceSeconds *int64 `json:"sinceSeconds,omitempty"`
+	// SinceTime shows only lines at or after this time.
+	// +optional
+	SinceTime *metav1.Time `json:"sinceTime,omitempty"`
+	// Timestamps prefixes every line with its RFC3339 timestamp.
+	// +optional
+	Timestamps bool `json:"timestamps,omitempty"`
+	// TailLines shows only this many lines from the end.
+	// +optional
+	TailLines *int64 `json:"tailLines,omitempty"`
+	// LimitBytes stops after this many bytes.
+	// +optional
+	LimitBytes *int64 `json:"limitBytes,omitempty"`
+}

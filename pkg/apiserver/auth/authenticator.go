@@ -1,0 +1,44 @@
+// Package auth holds skiff's standalone authentication and authorization:
+// who a request is (x509 client certificates and static tokens) and what
+// each identity may do.
+package auth
+
+import (
+	"fmt"
+
+	apiserverapi "k8s.io/apiserver/pkg/apis/apiserver"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/group"
+	"k8s.io/apiserver/pkg/authentication/request/anonymous"
+	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
+	"k8s.io/apiserver/pkg/authentication/request/union"
+	"k8s.io/apiserver/pkg/authentication/request/x509"
+	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+)
+
+// NewAuthenticator authenticates requests by client certificate signed by
+// clientCA and, when tokenFile is set, by bearer token from that CSV file
+// (token,user,uid,"group1,group2"). A request with neither is anonymous on
+// the health and version endpoints and unauthenticated (401) everywhere else.
+func NewAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokenFile string) (authenticator.Request, error) {
+	var authenticators []authenticator.Request
+	if clientCA != nil {
+		authenticators = append(authenticators, x509.NewDynamic(clientCA.VerifyOptions, x509.CommonNameUserConversion))
+	}
+	if tokenFile != "" {
+		tokens, err := tokenfile.NewCSV(tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --token-auth-file %s: %w", tokenFile, err)
+		}
+		authenticators = append(authenticators, bearertoken.New(tokens))
+	}
+	var conditions []apiserverapi.AnonymousAuthCondition
+	for _, p := range publicPaths {
+		conditions = append(conditions, apiserverapi.AnonymousAuthCondition{Path: p})
+	}
+	return union.New(
+		group.NewAuthenticatedGroupAdder(union.New(authenticators...)),
+		anonymous.NewAuthenticator(conditions),
+	), nil
+}
