@@ -16,16 +16,15 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/names"
 
 	"skiff.dev/skiff/pkg/apis/core"
 	"skiff.dev/skiff/pkg/apis/core/validation"
+	"skiff.dev/skiff/pkg/registry/rules"
 	"skiff.dev/skiff/pkg/registry/table"
 )
 
 type strategy struct {
-	runtime.ObjectTyper
-	names.NameGenerator
+	rules.Defaults
 }
 
 var (
@@ -36,10 +35,9 @@ var (
 func (strategy) NamespaceScoped() bool                                            { return true }
 func (strategy) PrepareForCreate(context.Context, runtime.Object)                 {}
 func (strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
-func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string        { return nil }
-func (strategy) Canonicalize(runtime.Object)                                      {}
-func (strategy) AllowCreateOnUpdate(context.Context) bool                         { return true }
-func (strategy) AllowUnconditionalUpdate(context.Context) bool                    { return true }
+
+// AllowCreateOnUpdate: an event recorder may PUT an event it has not created yet, as upstream allows.
+func (strategy) AllowCreateOnUpdate(context.Context) bool { return true }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	return validation.ValidateEvent(obj.(*core.Event))
@@ -47,10 +45,6 @@ func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList 
 
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidateEventUpdate(obj.(*core.Event), old.(*core.Event))
-}
-
-func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
 }
 
 // REST is the events endpoint.
@@ -63,7 +57,7 @@ func (*REST) ShortNames() []string { return []string{"ev"} }
 
 // NewREST builds the events endpoint; each event lives ttl after its last write.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, ttl time.Duration) (*REST, error) {
-	s := strategy{scheme, names.SimpleNameGenerator}
+	s := strategy{rules.NewDefaults(scheme)}
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &core.Event{} },
 		NewListFunc:               func() runtime.Object { return &core.EventList{} },

@@ -13,16 +13,15 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
-	"k8s.io/apiserver/pkg/storage/names"
 
 	"skiff.dev/skiff/pkg/apis/core"
 	"skiff.dev/skiff/pkg/apis/core/validation"
+	"skiff.dev/skiff/pkg/registry/rules"
 	"skiff.dev/skiff/pkg/registry/table"
 )
 
 type strategy struct {
-	runtime.ObjectTyper
-	names.NameGenerator
+	rules.Defaults
 }
 
 var (
@@ -33,10 +32,9 @@ var (
 func (strategy) NamespaceScoped() bool                                            { return true }
 func (strategy) PrepareForCreate(context.Context, runtime.Object)                 {}
 func (strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object) {}
-func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string        { return nil }
-func (strategy) Canonicalize(runtime.Object)                                      {}
-func (strategy) AllowCreateOnUpdate(context.Context) bool                         { return false }
-func (strategy) AllowUnconditionalUpdate(context.Context) bool                    { return false }
+
+// AllowUnconditionalUpdate is false: two lease holders must never overwrite each other blindly.
+func (strategy) AllowUnconditionalUpdate(context.Context) bool { return false }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	return validation.ValidateLease(obj.(*core.Lease))
@@ -44,10 +42,6 @@ func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList 
 
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidateLeaseUpdate(obj.(*core.Lease), old.(*core.Lease))
-}
-
-func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
 }
 
 // REST is the leases endpoint.
@@ -60,7 +54,7 @@ func (*REST) Categories() []string { return []string{"skiff"} }
 
 // NewREST builds the leases endpoint.
 func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*REST, error) {
-	s := strategy{scheme, names.SimpleNameGenerator}
+	s := strategy{rules.NewDefaults(scheme)}
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &core.Lease{} },
 		NewListFunc:               func() runtime.Object { return &core.LeaseList{} },

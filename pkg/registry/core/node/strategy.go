@@ -16,21 +16,20 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/names"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"skiff.dev/skiff/pkg/apis/core"
 	"skiff.dev/skiff/pkg/apis/core/validation"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 type strategy struct {
-	runtime.ObjectTyper
-	names.NameGenerator
+	rules.Defaults
 }
 
 // NewStrategy returns the node strategy for typer's scheme.
 func NewStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
+	return strategy{rules.NewDefaults(typer)}
 }
 
 var (
@@ -68,17 +67,8 @@ func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList 
 	return validation.ValidateNode(obj.(*core.Node))
 }
 
-func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
-func (strategy) Canonicalize(runtime.Object)                               {}
-func (strategy) AllowCreateOnUpdate(context.Context) bool                  { return false }
-func (strategy) AllowUnconditionalUpdate(context.Context) bool             { return true }
-
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidateNodeUpdate(obj.(*core.Node), old.(*core.Node))
-}
-
-func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
 }
 
 type statusStrategy struct {

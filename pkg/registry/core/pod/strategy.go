@@ -16,23 +16,22 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
-	"k8s.io/apiserver/pkg/storage/names"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"skiff.dev/skiff/pkg/apis/core"
 	"skiff.dev/skiff/pkg/apis/core/validation"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 // strategy holds the rules for pods written through the main endpoint.
 type strategy struct {
-	runtime.ObjectTyper
-	names.NameGenerator
+	rules.Defaults
 }
 
 // NewStrategy returns the pod strategy for typer's scheme.
 func NewStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
+	return strategy{rules.NewDefaults(typer)}
 }
 
 var (
@@ -73,21 +72,9 @@ func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList 
 	return validation.ValidatePod(obj.(*core.Pod))
 }
 
-func (strategy) WarningsOnCreate(context.Context, runtime.Object) []string { return nil }
-
-func (strategy) Canonicalize(runtime.Object) {}
-
-func (strategy) AllowCreateOnUpdate(context.Context) bool { return false }
-
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidatePodUpdate(obj.(*core.Pod), old.(*core.Pod))
 }
-
-func (strategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
-}
-
-func (strategy) AllowUnconditionalUpdate(context.Context) bool { return true }
 
 // CheckGracefulDelete gives a pod that runs on a node its grace period, so the
 // kubelet can stop its containers before the pod disappears; a pod that never
@@ -141,10 +128,6 @@ func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Objec
 
 func (statusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidatePodStatusUpdate(obj.(*core.Pod), old.(*core.Pod))
-}
-
-func (statusStrategy) WarningsOnUpdate(context.Context, runtime.Object, runtime.Object) []string {
-	return nil
 }
 
 // GetAttrs returns the labels and the selectable fields of a pod.
