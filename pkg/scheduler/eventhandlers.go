@@ -1,0 +1,159 @@
+package scheduler
+
+import (
+	"fmt"
+
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/queue"
+)
+
+// addEventHandlers feeds the cache and the queue from the informers: bound
+// pods to the cache, pending pods for this scheduler to the queue, and the
+// changes that could make a waiting pod fit to MoveAllToActiveOrBackoff.
+func (s *Scheduler) addEventHandlers(podInformer, nodeInformer toolscache.SharedIndexInformer) error {
+	podReg, err := podInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.onPodAdd,
+		UpdateFunc: s.onPodUpdate,
+		DeleteFunc: s.onPodDelete,
+	})
+	if err != nil {
+		return fmt.Errorf("add pod event handler: %w", err)
+	}
+	nodeReg, err := nodeInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    s.onNodeAdd,
+		UpdateFunc: s.onNodeUpdate,
+		DeleteFunc: s.onNodeDelete,
+	})
+	if err != nil {
+		return fmt.Errorf("add node event handler: %w", err)
+	}
+	s.synced = []toolscache.InformerSynced{podReg.HasSynced, nodeReg.HasSynced}
+	return nil
+}
+
+func assigned(pod *v1alpha1.Pod) bool { return pod.Spec.NodeName != "" }
+
+// terminal pods have finished and hold no resources on their node.
+func terminal(pod *v1alpha1.Pod) bool {
+	return pod.Status.Phase == v1alpha1.PodSucceeded || pod.Status.Phase == v1alpha1.PodFailed
+}
+
+func (s *Scheduler) responsibleFor(pod *v1alpha1.Pod) bool {
+	return pod.Spec.SchedulerName == s.schedulerName
+}
+
+func (s *Scheduler) onPodAdd(obj any) {
+	pod, ok := obj.(*v1alpha1.Pod)
+	if !ok {
+		return
+	}
+	switch {
+	case assigned(pod):
+		if !terminal(pod) {
+			s.addPodToCache(pod)
+		}
+	case s.responsibleFor(pod) && pod.DeletionTimestamp == nil:
+		s.queue.Add(pod)
+	}
+}
+
+func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
+	oldPod, ok1 := oldObj.(*v1alpha1.Pod)
+	newPod, ok2 := newObj.(*v1alpha1.Pod)
+	if !ok1 || !ok2 {
+		return
+	}
+	if assigned(newPod) {
+		if !assigned(oldPod) {
+			// Bound: by us (confirming an assumption) or by someone else.
+			s.queue.Delete(newPod)
+		}
+		if terminal(newPod) {
+			if !terminal(oldPod) {
+				s.removePodFromCache(newPod)
+			}
+			return
+		}
+		s.addPodToCache(newPod)
+		return
+	}
+	if s.responsibleFor(newPod) {
+		s.queue.Update(oldPod, newPod)
+	}
+}
+
+func (s *Scheduler) onPodDelete(obj any) {
+	var pod *v1alpha1.Pod
+	switch t := obj.(type) {
+	case *v1alpha1.Pod:
+		pod = t
+	case toolscache.DeletedFinalStateUnknown:
+		p, ok := t.Obj.(*v1alpha1.Pod)
+		if !ok {
+			return
+		}
+		pod = p
+	default:
+		return
+	}
+	s.queue.Delete(pod)
+	if (assigned(pod) && !terminal(pod)) || s.cache.IsAssumedPod(pod) {
+		s.removePodFromCache(pod)
+	}
+}
+
+func (s *Scheduler) addPodToCache(pod *v1alpha1.Pod) {
+	if err := s.cache.AddPod(pod); err != nil {
+		klog.ErrorS(err, "Could not add pod to the scheduler cache", "pod", klog.KObj(pod))
+	}
+}
+
+// removePodFromCache frees the pod's resources and retries the pods that
+// were waiting for room.
+func (s *Scheduler) removePodFromCache(pod *v1alpha1.Pod) {
+	if err := s.cache.RemovePod(pod); err != nil {
+		klog.ErrorS(err, "Could not remove pod from the scheduler cache", "pod", klog.KObj(pod))
+	}
+	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+}
+
+func (s *Scheduler) onNodeAdd(obj any) {
+	node, ok := obj.(*v1alpha1.Node)
+	if !ok {
+		return
+	}
+	s.cache.AddNode(node)
+	s.queue.MoveAllToActiveOrBackoff(queue.NodeAdd)
+}
+
+func (s *Scheduler) onNodeUpdate(oldObj, newObj any) {
+	oldNode, ok1 := oldObj.(*v1alpha1.Node)
+	newNode, ok2 := newObj.(*v1alpha1.Node)
+	if !ok1 || !ok2 {
+		return
+	}
+	s.cache.UpdateNode(oldNode, newNode)
+	if events := queue.NodeSchedulingPropertiesChange(oldNode, newNode); len(events) > 0 {
+		s.queue.MoveAllToActiveOrBackoff(events[0])
+	}
+}
+
+func (s *Scheduler) onNodeDelete(obj any) {
+	var node *v1alpha1.Node
+	switch t := obj.(type) {
+	case *v1alpha1.Node:
+		node = t
+	case toolscache.DeletedFinalStateUnknown:
+		n, ok := t.Obj.(*v1alpha1.Node)
+		if !ok {
+			return
+		}
+		node = n
+	default:
+		return
+	}
+	s.cache.RemoveNode(node)
+}

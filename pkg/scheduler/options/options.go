@@ -1,0 +1,172 @@
+// Package options holds skiff-scheduler's command-line options, named as
+// kube-scheduler names them, and turns them into a client configuration.
+package options
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	cliflag "k8s.io/component-base/cli/flag"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
+)
+
+// DefaultMetricsBindAddress is where /healthz and /metrics are served (plain
+// HTTP): kube-scheduler's old insecure port.
+const DefaultMetricsBindAddress = "0.0.0.0:10251"
+
+// LeaderElection configures leader election on a skiff Lease.
+type LeaderElection struct {
+	LeaderElect       bool
+	LeaseDuration     time.Duration
+	RenewDeadline     time.Duration
+	RetryPeriod       time.Duration
+	ResourceNamespace string
+	ResourceName      string
+}
+
+// Options is everything skiff-scheduler can be told on its command line.
+type Options struct {
+	Kubeconfig string
+	Master     string
+	// ClientConfig, when set, is used instead of Kubeconfig and Master:
+	// for callers that run the scheduler in-process (skiff up, tests).
+	ClientConfig *rest.Config
+
+	SchedulerName            string
+	Parallelism              int
+	PercentageOfNodesToScore int32
+
+	KubeAPIQPS   float32
+	KubeAPIBurst int
+
+	LeaderElection LeaderElection
+
+	// MetricsBindAddress serves /healthz, /metrics and, with
+	// EnableProfiling, /debug/pprof; "" or "0" turns the server off.
+	MetricsBindAddress string
+	EnableProfiling    bool
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		SchedulerName: v1alpha1.DefaultSchedulerName,
+		Parallelism:   framework.DefaultParallelism,
+		// High enough that the API is never what limits scheduling: each
+		// pod costs one binding, and an event or status patch at most.
+		KubeAPIQPS:   5000,
+		KubeAPIBurst: 10000,
+		LeaderElection: LeaderElection{
+			LeaderElect:       true,
+			LeaseDuration:     15 * time.Second,
+			RenewDeadline:     10 * time.Second,
+			RetryPeriod:       2 * time.Second,
+			ResourceNamespace: "skiff-system",
+			ResourceName:      "skiff-scheduler",
+		},
+		MetricsBindAddress: DefaultMetricsBindAddress,
+		EnableProfiling:    true,
+	}
+}
+
+// Flags returns the flags in named sections, as upstream prints them.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	o.addFlags(&fss)
+	return fss
+}
+
+func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
+	fs := fss.FlagSet("client")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to a kubeconfig file for the skiff API server. Without it (and --master) the in-cluster configuration is used.")
+	fs.StringVar(&o.Master, "master", o.Master, "The address of the API server (overrides the server in --kubeconfig).")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second allowed to the API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries allowed to the API server.")
+
+	fs = fss.FlagSet("scheduling")
+	fs.StringVar(&o.SchedulerName, "scheduler-name", o.SchedulerName, "Schedule only pending pods whose spec.schedulerName is this; it is also the source of the scheduler's events.")
+	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "How many nodes are filtered and scored at once.")
+	fs.Int32Var(&o.PercentageOfNodesToScore, "percentage-of-nodes-to-score", o.PercentageOfNodesToScore,
+		"Stop looking for feasible nodes once this percentage of the cluster (but at least 100 nodes) is found. 0 adapts to the cluster size: 50% less 1% per 125 nodes, at least 5%.")
+
+	fs = fss.FlagSet("leader election")
+	le := &o.LeaderElection
+	fs.BoolVar(&le.LeaderElect, "leader-elect", le.LeaderElect, "Run only while holding the leader Lease, so that several replicas never schedule at once.")
+	fs.DurationVar(&le.LeaseDuration, "leader-elect-lease-duration", le.LeaseDuration, "How long followers wait after the leader's last renewal before taking over.")
+	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "How long the leader keeps trying to renew before it stops leading. Less than the lease duration.")
+	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "How long to wait between attempts to acquire or renew the Lease.")
+	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the leader Lease.")
+	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the leader Lease.")
+
+	fs = fss.FlagSet("metrics")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "host:port serving /healthz and /metrics over plain HTTP; empty or \"0\" disables it.")
+	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the metrics address.")
+}
+
+// AddFlags adds every option to one flag set, for commands that embed the
+// scheduler.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	for _, f := range o.Flags().FlagSets {
+		fs.AddFlagSet(f)
+	}
+}
+
+// Validate reports every invalid option.
+func (o *Options) Validate() []error {
+	var errs []error
+	if o.SchedulerName == "" {
+		errs = append(errs, fmt.Errorf("--scheduler-name must not be empty"))
+	}
+	if o.Parallelism <= 0 {
+		errs = append(errs, fmt.Errorf("--parallelism must be positive, got %d", o.Parallelism))
+	}
+	if o.PercentageOfNodesToScore < 0 || o.PercentageOfNodesToScore > 100 {
+		errs = append(errs, fmt.Errorf("--percentage-of-nodes-to-score must be between 0 and 100, got %d", o.PercentageOfNodesToScore))
+	}
+	if o.KubeAPIQPS < 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must not be negative, got %v", o.KubeAPIQPS))
+	}
+	if o.KubeAPIBurst < 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must not be negative, got %d", o.KubeAPIBurst))
+	}
+	if le := o.LeaderElection; le.LeaderElect {
+		if le.LeaseDuration <= le.RenewDeadline {
+			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%v) must be greater than --leader-elect-renew-deadline (%v)", le.LeaseDuration, le.RenewDeadline))
+		}
+		// client-go's elector needs room for its 1.2 jitter factor.
+		if float64(le.RenewDeadline) <= 1.2*float64(le.RetryPeriod) {
+			errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline (%v) must be greater than 1.2 × --leader-elect-retry-period (%v)", le.RenewDeadline, le.RetryPeriod))
+		}
+		if le.RetryPeriod <= 0 {
+			errs = append(errs, fmt.Errorf("--leader-elect-retry-period must be positive"))
+		}
+		if le.ResourceNamespace == "" || le.ResourceName == "" {
+			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace and --leader-elect-resource-name must not be empty"))
+		}
+	}
+	return errs
+}
+
+// RESTConfig returns ClientConfig, or loads the client configuration from
+// --kubeconfig and --master, and applies --kube-api-qps and
+// --kube-api-burst.
+func (o *Options) RESTConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	if o.ClientConfig != nil {
+		cfg = rest.CopyConfig(o.ClientConfig)
+	} else {
+		var err error
+		cfg, err = clientcmd.BuildConfigFromFlags(o.Master, o.Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("load client configuration (kubeconfig %q, master %q): %w", o.Kubeconfig, o.Master, err)
+		}
+	}
+	cfg.QPS = o.KubeAPIQPS
+	cfg.Burst = o.KubeAPIBurst
+	return cfg, nil
+}

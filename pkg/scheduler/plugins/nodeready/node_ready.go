@@ -1,0 +1,38 @@
+// Package nodeready keeps pods off nodes whose Ready condition is not True:
+// a node whose kubelet has not reported, or reports a problem, cannot run
+// them.
+package nodeready
+
+import (
+	"context"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
+)
+
+// Name is the plugin's name.
+const Name = "NodeReady"
+
+// ErrReason is the reason given for a node that is not ready.
+const ErrReason = "node(s) were not ready"
+
+// NodeReady is the plugin.
+type NodeReady struct{}
+
+var _ framework.FilterPlugin = NodeReady{}
+
+// New returns the plugin.
+func New() *NodeReady { return &NodeReady{} }
+
+// Name returns the plugin's name.
+func (NodeReady) Name() string { return Name }
+
+// Filter passes a node only when its Ready condition is True.
+func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, _ *v1alpha1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
+	for _, c := range nodeInfo.Node().Status.Conditions {
+		if c.Type == v1alpha1.NodeReady && c.Status == v1alpha1.ConditionTrue {
+			return nil
+		}
+	}
+	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+}

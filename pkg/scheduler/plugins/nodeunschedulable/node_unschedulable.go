@@ -1,0 +1,42 @@
+// Package nodeunschedulable keeps pods off nodes marked spec.unschedulable
+// (cordoned), unless the pod tolerates the unschedulable taint.
+package nodeunschedulable
+
+import (
+	"context"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
+	"skiff.dev/skiff/pkg/scheduler/plugins/helper"
+)
+
+// Name is the plugin's name.
+const Name = "NodeUnschedulable"
+
+// ErrReason is the reason given for a cordoned node.
+const ErrReason = "node(s) were unschedulable"
+
+// NodeUnschedulable is the plugin.
+type NodeUnschedulable struct{}
+
+var _ framework.FilterPlugin = NodeUnschedulable{}
+
+// New returns the plugin.
+func New() *NodeUnschedulable { return &NodeUnschedulable{} }
+
+// Name returns the plugin's name.
+func (NodeUnschedulable) Name() string { return Name }
+
+var unschedulableTaint = v1alpha1.Taint{Key: helper.TaintNodeUnschedulable, Effect: v1alpha1.TaintEffectNoSchedule}
+
+// Filter rejects an unschedulable node unless the pod tolerates
+// node.kubernetes.io/unschedulable:NoSchedule.
+func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod *v1alpha1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
+	if !nodeInfo.Node().Spec.Unschedulable {
+		return nil
+	}
+	if helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &unschedulableTaint) {
+		return nil
+	}
+	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+}

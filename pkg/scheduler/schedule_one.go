@@ -1,0 +1,347 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
+	"skiff.dev/skiff/pkg/scheduler/metrics"
+	"skiff.dev/skiff/pkg/scheduler/queue"
+)
+
+const (
+	// minFeasibleNodesToFind: on clusters up to this size every node is
+	// filtered; on larger ones the search stops after at least this many
+	// feasible nodes.
+	minFeasibleNodesToFind = 100
+	// minFeasibleNodesPercentageToFind is the floor of the adaptive
+	// percentage of nodes to score.
+	minFeasibleNodesPercentageToFind = 5
+)
+
+// ErrNoNodesAvailable is the failure of a pod scheduled in a cluster with
+// no nodes.
+var ErrNoNodesAvailable = errors.New("no nodes available to schedule pods")
+
+// scheduleOne takes the next pod from the queue, picks a node for it,
+// reserves the node in the cache and binds asynchronously.
+func (s *Scheduler) scheduleOne(ctx context.Context) {
+	pInfo, err := s.queue.Pop()
+	if err != nil {
+		return // queue closed: shutting down
+	}
+	// Only this loop pops, so the cycle now is the pod's.
+	cycle := s.queue.SchedulingCycle()
+	pod := pInfo.Pod
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
+	if s.skipPodSchedule(pod) {
+		return
+	}
+	start := time.Now()
+	logger.V(3).Info("Attempting to schedule pod", "attempt", pInfo.Attempts)
+
+	state := framework.NewCycleState()
+	host, err := s.schedulePod(ctx, state, pod)
+	if err != nil {
+		s.handleSchedulingFailure(ctx, pInfo, err, cycle, start)
+		return
+	}
+
+	// Reserve the node now, so the next pod sees it taken while the
+	// binding is still on its way.
+	assumed := pod.DeepCopy()
+	assumed.Spec.NodeName = host
+	if err := s.cache.AssumePod(assumed); err != nil {
+		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("assume pod on node %s: %w", host, err), cycle, start)
+		return
+	}
+	s.bindings.Add(1)
+	go s.bind(ctx, pInfo, assumed, start)
+}
+
+// skipPodSchedule drops pods that need no scheduling any more: being
+// deleted, or already placed by this scheduler and waiting for the
+// informer to show them bound.
+func (s *Scheduler) skipPodSchedule(pod *v1alpha1.Pod) bool {
+	if pod.DeletionTimestamp != nil {
+		klog.V(3).InfoS("Skipping pod being deleted", "pod", klog.KObj(pod))
+		return true
+	}
+	if s.cache.IsAssumedPod(pod) {
+		klog.V(3).InfoS("Skipping pod already assumed", "pod", klog.KObj(pod))
+		return true
+	}
+	return false
+}
+
+// schedulePod returns the best node for the pod: filter, then score.
+func (s *Scheduler) schedulePod(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod) (string, error) {
+	s.cache.UpdateSnapshot(s.snapshot)
+	numNodes := s.snapshot.NumNodes()
+	if numNodes == 0 {
+		return "", ErrNoNodesAvailable
+	}
+
+	if st := s.framework.RunPreFilterPlugins(ctx, state, pod); !st.IsSuccess() {
+		if st.IsRejected() {
+			return "", &framework.FitError{Pod: pod, NumAllNodes: numNodes, Diagnosis: framework.Diagnosis{PreFilterMsg: st.Message()}}
+		}
+		return "", st.AsError()
+	}
+
+	feasible, diagnosis, err := s.findNodesThatPassFilters(ctx, state, pod)
+	if err != nil {
+		return "", err
+	}
+	switch len(feasible) {
+	case 0:
+		return "", &framework.FitError{Pod: pod, NumAllNodes: numNodes, Diagnosis: diagnosis}
+	case 1:
+		return feasible[0].Node().Name, nil
+	}
+
+	if !s.framework.HasScorePlugins() {
+		return feasible[rand.IntN(len(feasible))].Node().Name, nil
+	}
+	scores, st := s.framework.RunScorePlugins(ctx, state, pod, feasible)
+	if !st.IsSuccess() {
+		return "", st.AsError()
+	}
+	return feasible[selectHost(scores)].Node().Name, nil
+}
+
+// findNodesThatPassFilters runs the filters over the nodes in parallel,
+// starting where the last cycle stopped so that load spreads, and stops
+// once numFeasibleNodesToFind nodes fit.
+func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod) ([]*framework.NodeInfo, framework.Diagnosis, error) {
+	nodes := s.snapshot.NodeInfos()
+	numToFind := numFeasibleNodesToFind(s.percentageOfNodesToScore, int32(len(nodes)))
+	feasible := make([]*framework.NodeInfo, numToFind)
+	statuses := make([]*framework.Status, len(nodes))
+	var found atomic.Int32
+	var filterErr atomic.Pointer[error]
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := s.nextStartNodeIndex
+	check := func(i int) {
+		idx := (start + i) % len(nodes)
+		st := s.framework.RunFilterPlugins(ctx, state, pod, nodes[idx])
+		switch {
+		case st.IsSuccess():
+			n := found.Add(1)
+			if n > numToFind {
+				found.Add(-1)
+				cancel()
+				return
+			}
+			feasible[n-1] = nodes[idx]
+		case st.IsRejected():
+			statuses[idx] = st
+		default:
+			err := st.AsError()
+			filterErr.CompareAndSwap(nil, &err)
+			cancel()
+		}
+	}
+	s.framework.Parallelizer().Until(ctx, len(nodes), check)
+	if err := filterErr.Load(); err != nil {
+		return nil, framework.Diagnosis{}, *err
+	}
+
+	diagnosis := framework.Diagnosis{NodeToStatus: map[string]*framework.Status{}}
+	for i, st := range statuses {
+		if st != nil {
+			diagnosis.NodeToStatus[nodes[i].Node().Name] = st
+		}
+	}
+	processed := int(found.Load()) + len(diagnosis.NodeToStatus)
+	s.nextStartNodeIndex = (start + processed) % len(nodes)
+	return feasible[:found.Load()], diagnosis, nil
+}
+
+// numFeasibleNodesToFind is upstream's percentageOfNodesToScore rule: every
+// node on small clusters; otherwise the given percentage (adaptive when 0:
+// 50% less 1% per 125 nodes, at least 5%), but never fewer than 100 nodes.
+func numFeasibleNodesToFind(percentage, numAllNodes int32) int32 {
+	if numAllNodes < minFeasibleNodesToFind || percentage >= 100 {
+		return numAllNodes
+	}
+	if percentage <= 0 {
+		percentage = 50 - numAllNodes/125
+		if percentage < minFeasibleNodesPercentageToFind {
+			percentage = minFeasibleNodesPercentageToFind
+		}
+	}
+	n := numAllNodes * percentage / 100
+	if n < minFeasibleNodesToFind {
+		return minFeasibleNodesToFind
+	}
+	return n
+}
+
+// selectHost returns the index of the highest score, choosing uniformly at
+// random among ties (reservoir sampling) so equal nodes share the load.
+func selectHost(scores []int64) int {
+	best, ties := 0, 1
+	for i := 1; i < len(scores); i++ {
+		switch {
+		case scores[i] > scores[best]:
+			best, ties = i, 1
+		case scores[i] == scores[best]:
+			ties++
+			if rand.IntN(ties) == 0 {
+				best = i
+			}
+		}
+	}
+	return best
+}
+
+// bind POSTs the binding and settles the assumption either way.
+func (s *Scheduler) bind(ctx context.Context, pInfo *queue.QueuedPodInfo, assumed *v1alpha1.Pod, start time.Time) {
+	defer s.bindings.Done()
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(assumed), "node", assumed.Spec.NodeName)
+	binding := &v1alpha1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
+		Target:     v1alpha1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
+	}
+	_, err := s.client.CoreV1alpha1().Pods(assumed.Namespace).Bind(ctx, assumed.Name, binding, metav1.CreateOptions{})
+	if err != nil {
+		if ferr := s.cache.ForgetPod(assumed); ferr != nil {
+			logger.Error(ferr, "Could not forget the assumed pod after its binding failed")
+		}
+		// The node's reservation is gone: pods waiting for room may fit.
+		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+		switch {
+		case apierrors.IsConflict(err):
+			// Bound already (by another scheduler, or by an earlier
+			// attempt whose answer was lost): nothing left to do.
+			logger.V(2).Info("Pod is already bound; dropping it", "err", err)
+			metrics.ObserveAttempt(metrics.ResultError, start)
+			return
+		case apierrors.IsNotFound(err):
+			logger.V(2).Info("Pod was deleted before it was bound")
+			metrics.ObserveAttempt(metrics.ResultError, start)
+			return
+		}
+		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("binding rejected: %w", err), -1, start)
+		return
+	}
+	if err := s.cache.FinishBinding(assumed); err != nil {
+		logger.Error(err, "Could not finish binding in the cache")
+	}
+	metrics.ObserveAttempt(metrics.ResultScheduled, start)
+	metrics.E2ESchedulingDuration.Observe(time.Since(pInfo.InitialTimestamp).Seconds())
+	logger.V(2).Info("Successfully bound pod to node", "attempts", pInfo.Attempts)
+	s.recorder.Eventf(assumed, v1alpha1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", assumed.Namespace, assumed.Name, assumed.Spec.NodeName)
+}
+
+// handleSchedulingFailure tells the user and puts the pod back: to wait for
+// a cluster event when no node fits, to back off after an error.
+func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.QueuedPodInfo, err error, cycle int64, start time.Time) {
+	pod := pInfo.Pod
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
+	var fitErr *framework.FitError
+	unschedulable := errors.As(err, &fitErr) || errors.Is(err, ErrNoNodesAvailable)
+	if unschedulable {
+		metrics.ObserveAttempt(metrics.ResultUnschedulable, start)
+		logger.V(2).Info("Unable to schedule pod; waiting", "reason", err.Error())
+	} else {
+		metrics.ObserveAttempt(metrics.ResultError, start)
+		logger.Error(err, "Error scheduling pod; retrying")
+	}
+
+	// Requeue the informer's newest copy, unless the pod was deleted or
+	// bound while it was being scheduled.
+	current, getErr := s.podLister.Pods(pod.Namespace).Get(pod.Name)
+	switch {
+	case apierrors.IsNotFound(getErr):
+		logger.V(3).Info("Pod was deleted while being scheduled; not requeued")
+		return
+	case getErr != nil:
+		logger.Error(getErr, "Could not read the pod from the informer cache")
+	case current.UID != pod.UID || assigned(current):
+		logger.V(3).Info("Pod was replaced or bound while being scheduled; not requeued")
+		return
+	default:
+		pInfo.Pod = current
+		pod = current
+	}
+	var qerr error
+	if unschedulable {
+		qerr = s.queue.AddUnschedulableIfNotPresent(pInfo, cycle)
+	} else {
+		qerr = s.queue.AddBackoffIfNotPresent(pInfo)
+	}
+	if qerr != nil {
+		logger.V(4).Info("Pod not requeued", "err", qerr)
+	}
+
+	msg := err.Error()
+	s.recorder.Eventf(pod, v1alpha1.EventTypeWarning, "FailedScheduling", "%s", msg)
+	if unschedulable {
+		if err := s.setUnschedulableCondition(ctx, pod, msg); err != nil {
+			logger.Error(err, "Could not set the PodScheduled condition")
+		}
+	}
+}
+
+// setUnschedulableCondition writes PodScheduled=False, reason Unschedulable,
+// with msg through pods/status, unless the pod already says exactly that.
+func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1.Pod, msg string) error {
+	now := metav1.Now()
+	cond := v1alpha1.PodCondition{
+		Type:               v1alpha1.PodScheduled,
+		Status:             v1alpha1.ConditionFalse,
+		Reason:             v1alpha1.PodReasonUnschedulable,
+		Message:            msg,
+		LastProbeTime:      now,
+		LastTransitionTime: now,
+	}
+	conditions := make([]v1alpha1.PodCondition, 0, len(pod.Status.Conditions)+1)
+	replaced := false
+	for _, c := range pod.Status.Conditions {
+		if c.Type != v1alpha1.PodScheduled {
+			conditions = append(conditions, c)
+			continue
+		}
+		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+			return nil // unchanged
+		}
+		if c.Status == cond.Status {
+			cond.LastTransitionTime = c.LastTransitionTime
+		}
+		conditions = append(conditions, cond)
+		replaced = true
+	}
+	if !replaced {
+		conditions = append(conditions, cond)
+	}
+	// A merge patch replaces the whole list; the pod is unbound, so no
+	// kubelet writes its conditions meanwhile. The UID precondition keeps a
+	// pod recreated under the same name untouched.
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"uid": pod.UID},
+		"status":   map[string]any{"conditions": conditions},
+	})
+	if err != nil {
+		return fmt.Errorf("encode status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("patch PodScheduled condition of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
