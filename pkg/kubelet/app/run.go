@@ -1,0 +1,275 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	cliflag "k8s.io/component-base/cli/flag"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	"k8s.io/component-base/term"
+	"k8s.io/component-base/version"
+	"k8s.io/component-base/version/verflag"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/events"
+	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/generated/informers/externalversions"
+	"skiff.dev/skiff/pkg/kubelet"
+	"skiff.dev/skiff/pkg/kubelet/metrics"
+	"skiff.dev/skiff/pkg/kubelet/nodestatus"
+	"skiff.dev/skiff/pkg/kubelet/pleg"
+	"skiff.dev/skiff/pkg/kubelet/runtime"
+	"skiff.dev/skiff/pkg/kubelet/runtime/fake"
+	"skiff.dev/skiff/pkg/kubelet/runtime/process"
+	"skiff.dev/skiff/pkg/kubelet/server"
+)
+
+// NewKubeletCommand is the skiff-kubelet command. SIGTERM or SIGINT stop it
+// with exit code 0 and leave running containers running, as upstream's
+// kubelet does, so a restarted kubelet adopts them.
+func NewKubeletCommand() *cobra.Command {
+	o := NewOptions()
+	cmd := &cobra.Command{
+		Use:   "skiff-kubelet",
+		Short: "Run a node's pods and report them to the skiff API server",
+		Long: `skiff-kubelet registers a Node, keeps its Lease fresh, runs the pods bound to
+it through a container runtime (host processes, a CRI runtime, or a fake) and
+reports their status. It serves container logs over HTTPS to the API server.`,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			verflag.PrintAndExitIfRequested()
+			if err := logsapi.ValidateAndApply(o.Logs, nil); err != nil {
+				return err
+			}
+			cliflag.PrintFlags(cmd.Flags())
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return Run(ctx, o)
+		},
+		Args: cobra.NoArgs,
+	}
+	fss := o.Flags()
+	verflag.AddFlags(fss.FlagSet("global"))
+	for _, f := range fss.FlagSets {
+		cmd.Flags().AddFlagSet(f)
+	}
+	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
+	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
+	return cmd
+}
+
+// Run runs the kubelet until ctx ends, and then returns nil, leaving the
+// containers running. It fails early on invalid options or when a server
+// cannot listen.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Complete(); err != nil {
+		return err
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	api, err := newClient(o, o.KubeAPIQPS, o.KubeAPIBurst)
+	if err != nil {
+		return err
+	}
+	events, err := newClient(o, o.EventQPS, o.EventBurst)
+	if err != nil {
+		return err
+	}
+	c := clients{api: api, events: events}
+	klog.InfoS("Starting skiff-kubelet", "version", version.Get().GitVersion, "node", o.NodeName, "runtime", o.Runtime)
+	if o.SimulateNodes > 0 {
+		return runSimulated(ctx, o, c)
+	}
+	return runNode(ctx, o, c)
+}
+
+// clients are the kubelet's API clients, each with its own rate limit.
+type clients struct {
+	api    clientset.Interface
+	events clientset.Interface
+}
+
+func newClient(o *Options, qps float32, burst int32) (clientset.Interface, error) {
+	cfg := o.ClientConfig
+	if cfg == nil {
+		var err error
+		if cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("load kubeconfig %s: %w", o.Kubeconfig, err)
+		}
+	} else {
+		cfg = rest.CopyConfig(cfg)
+	}
+	cfg.QPS, cfg.Burst = qps, int(burst)
+	cfg.UserAgent = fmt.Sprintf("skiff-kubelet/%s (%s)", version.Get().GitVersion, o.NodeName)
+	client, err := clientset.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return client, nil
+}
+
+// nodeResources are the node's capacity and allocatable from the flags.
+func nodeResources(o *Options) (capacity, allocatable v1alpha1.ResourceList, err error) {
+	overrides, _ := resourceList(o.Capacity)
+	kubeReserved, _ := resourceList(o.KubeReserved)
+	systemReserved, _ := resourceList(o.SystemReserved)
+	capacity, err = nodestatus.MachineCapacity(int(o.MaxPods), overrides)
+	if err != nil {
+		return nil, nil, err
+	}
+	return capacity, nodestatus.Allocatable(capacity, kubeReserved, systemReserved), nil
+}
+
+// runNode runs the kubelet of this machine.
+func runNode(ctx context.Context, o *Options, c clients) error {
+	client := c.api
+	nodeIP, err := nodestatus.NodeIP(o.NodeIP)
+	if err != nil {
+		return err
+	}
+	capacity, allocatable, err := nodeResources(o)
+	if err != nil {
+		return err
+	}
+	// The runtime reports container exits before the node exists.
+	var node atomic.Pointer[kubelet.Node]
+	notify := func(uid types.UID) {
+		if n := node.Load(); n != nil {
+			n.Notify(uid)
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	rt, err := newRuntime(ctx, g, o, notify)
+	if err != nil {
+		return err
+	}
+	m := metrics.New(func() map[v1alpha1.PodPhase]int {
+		if n := node.Load(); n != nil {
+			return n.PhaseCounts()
+		}
+		return nil
+	})
+	rt = m.InstrumentRuntime(rt)
+	serving := o.Port != 0 && o.ClientCAFile != ""
+	if o.Port != 0 && !serving {
+		klog.InfoS("No --client-ca-file: not serving the kubelet API, so pod logs are not available through the API server")
+	}
+	port := int32(0)
+	if serving {
+		port = o.Port
+	}
+	recorder, stopEvents := events.NewRecorder(c.events, "skiff-kubelet", o.NodeName)
+	defer stopEvents()
+
+	n := kubelet.NewNode(ctx, kubelet.NodeConfig{
+		Client:  client,
+		Runtime: rt,
+		NodeStatus: nodestatus.Config{
+			NodeName: o.NodeName, Hostname: o.NodeName, NodeIP: nodeIP, Port: port, Labels: o.NodeLabels,
+			Capacity: capacity, Allocatable: allocatable, SystemInfo: nodestatus.SystemInfo(),
+			KubeletVersion: version.Get().GitVersion,
+		},
+		Recorder: recorder,
+		Observer: m,
+	})
+	node.Store(n)
+
+	factory := externalversions.NewSharedInformerFactoryWithOptions(client, 0,
+		externalversions.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", o.NodeName).String()
+		}))
+	pods := factory.Core().V1alpha1().Pods()
+	reg, err := pods.Informer().AddEventHandler(kubelet.PodHandler(func(name string) *kubelet.Node {
+		if name == o.NodeName {
+			return n
+		}
+		return nil
+	}))
+	if err != nil {
+		return fmt.Errorf("watch pods: %w", err)
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+
+	g.Go(func() error { n.Run(ctx); return nil })
+	g.Go(func() error {
+		// Containers of pods that are gone are found only once every pod
+		// of the node has reached its worker.
+		if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
+			return nil
+		}
+		klog.InfoS("Pods synced", "node", o.NodeName)
+		n.RunOrphanCleanup(ctx)
+		return nil
+	})
+	healthy := func() error {
+		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := rt.Version(hctx); err != nil {
+			return fmt.Errorf("container runtime is down: %w", err)
+		}
+		return nil
+	}
+	if serving {
+		handler := server.NewHandler(&kubelet.LogSource{Pods: pods.Lister(), Runtime: rt}, healthy, m.Handler())
+		cfg := server.Config{
+			Address: o.Address, Port: int(o.Port), TLSCertFile: o.TLSCertFile, TLSPrivateKeyFile: o.TLSPrivateKeyFile,
+			ClientCAFile: o.ClientCAFile, ServingHosts: []string{o.NodeName, nodeIP, "localhost", "127.0.0.1"},
+		}
+		g.Go(func() error { return server.Serve(ctx, cfg, handler, nil) })
+	}
+	serveHealthz(ctx, g, o, healthy)
+
+	err = g.Wait()
+	n.Wait()
+	klog.InfoS("skiff-kubelet stopped; containers keep running", "node", o.NodeName)
+	return err
+}
+
+func serveHealthz(ctx context.Context, g *errgroup.Group, o *Options, healthy func() error) {
+	if o.HealthzPort == 0 {
+		return
+	}
+	addr := net.JoinHostPort(o.HealthzBindAddress, strconv.Itoa(int(o.HealthzPort)))
+	g.Go(func() error { return server.ServePlain(ctx, addr, server.HealthzHandler(healthy)) })
+}
+
+// newRuntime builds the runtime --runtime names. notify is told about pods
+// whose containers changed.
+func newRuntime(ctx context.Context, g *errgroup.Group, o *Options, notify func(types.UID)) (runtime.Runtime, error) {
+	switch o.Runtime {
+	case RuntimeProcess:
+		return process.New(process.Options{RootDir: o.RootDir, OnChange: notify})
+	case RuntimeFake:
+		rt := fake.New()
+		rt.SetOnChange(notify)
+		return rt, nil
+	case RuntimeCRI:
+		rt, err := newCRIRuntime(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		relister := pleg.New(rt, notify)
+		g.Go(func() error { relister.Run(ctx, pleg.DefaultPeriod); return nil })
+		return rt, nil
+	}
+	return nil, errors.New("unknown runtime " + o.Runtime)
+}

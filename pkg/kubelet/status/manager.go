@@ -1,0 +1,131 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+)
+
+// Observer is told about the statuses the manager writes, for metrics.
+type Observer interface {
+	// PodRunning is called once when a pod is first written as Running,
+	// with the time since it was created.
+	PodRunning(sinceCreation time.Duration)
+}
+
+// Manager writes pod statuses to the API server, each only when it differs
+// from the last one written (or, before the first write, from the pod's).
+type Manager struct {
+	client   clientset.Interface
+	observer Observer
+	now      func() time.Time
+
+	mu   sync.Mutex
+	last map[types.UID]v1alpha1.PodStatus
+}
+
+// NewManager returns a Manager writing through client; observer may be nil.
+func NewManager(client clientset.Interface, observer Observer) *Manager {
+	return &Manager{client: client, observer: observer, now: time.Now, last: map[types.UID]v1alpha1.PodStatus{}}
+}
+
+// Base is the status a new status for pod follows: the last one this
+// kubelet wrote, or the one the pod carries.
+func (m *Manager) Base(pod *v1alpha1.Pod) v1alpha1.PodStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st, ok := m.last[pod.UID]; ok {
+		return *st.DeepCopy()
+	}
+	return *pod.Status.DeepCopy()
+}
+
+// SetPodStatus writes status for pod if it differs from Base(pod). The
+// write is a JSON merge patch of pods/status holding only what changed, with
+// the pod's UID as a precondition so it never lands on a pod of the same name
+// created since. A pod that no longer exists is not an error.
+func (m *Manager) SetPodStatus(ctx context.Context, pod *v1alpha1.Pod, status v1alpha1.PodStatus) error {
+	base := m.Base(pod)
+	patch, err := statusPatch(pod.UID, base, status)
+	if err != nil {
+		return fmt.Errorf("status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if patch == nil {
+		return nil
+	}
+	klog.V(4).InfoS("Writing pod status", "pod", klog.KObj(pod), "patch", string(patch))
+	out, err := m.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		klog.V(3).InfoS("Pod gone; status not written", "pod", klog.KObj(pod), "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("patch status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if out.UID != pod.UID {
+		return fmt.Errorf("patch status of pod %s/%s: wrote to pod %s", pod.Namespace, pod.Name, out.UID)
+	}
+	m.mu.Lock()
+	m.last[pod.UID] = *out.Status.DeepCopy()
+	m.mu.Unlock()
+	if m.observer != nil && status.Phase == v1alpha1.PodRunning && base.Phase != v1alpha1.PodRunning &&
+		base.Phase != v1alpha1.PodSucceeded && base.Phase != v1alpha1.PodFailed {
+		m.observer.PodRunning(m.now().Sub(pod.CreationTimestamp.Time))
+	}
+	return nil
+}
+
+// Forget drops what the manager remembers of a pod that is gone.
+func (m *Manager) Forget(uid types.UID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.last, uid)
+}
+
+// PhaseCounts counts the pods by the phase last written for them.
+func (m *Manager) PhaseCounts() map[v1alpha1.PodPhase]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[v1alpha1.PodPhase]int{}
+	for _, st := range m.last {
+		out[st.Phase]++
+	}
+	return out
+}
+
+// statusPatch returns the merge patch turning old into new, or nil when
+// they are the same as the API would store them.
+func statusPatch(uid types.UID, old, new v1alpha1.PodStatus) ([]byte, error) {
+	oldJSON, err := json.Marshal(map[string]any{"status": old})
+	if err != nil {
+		return nil, err
+	}
+	newJSON, err := json.Marshal(map[string]any{"status": new})
+	if err != nil {
+		return nil, err
+	}
+	diff, err := jsonpatch.CreateMergePatch(oldJSON, newJSON)
+	if err != nil {
+		return nil, err
+	}
+	var patch map[string]any
+	if err := json.Unmarshal(diff, &patch); err != nil {
+		return nil, err
+	}
+	if len(patch) == 0 {
+		return nil, nil
+	}
+	patch["metadata"] = map[string]any{"uid": uid}
+	return json.Marshal(patch)
+}

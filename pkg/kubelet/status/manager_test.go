@@ -1,0 +1,115 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clienttesting "k8s.io/client-go/testing"
+
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
+	"skiff.dev/skiff/pkg/kubelet/runtime"
+)
+
+type countingObserver struct{ latencies []time.Duration }
+
+func (o *countingObserver) PodRunning(d time.Duration) { o.latencies = append(o.latencies, d) }
+
+func patches(client *fake.Clientset) []clienttesting.PatchAction {
+	var out []clienttesting.PatchAction
+	for _, a := range client.Actions() {
+		if p, ok := a.(clienttesting.PatchAction); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestManagerWritesOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	p := pod(v1alpha1.RestartPolicyAlways, "a")
+	p.CreationTimestamp = metav1.NewTime(t0)
+	client := fake.NewSimpleClientset(p)
+	obs := &countingObserver{}
+	m := NewManager(client, obs)
+	m.now = func() time.Time { return t0.Add(2 * time.Second) }
+
+	pending := Compute(Input{Pod: p, Old: m.Base(p), Now: now})
+	if err := m.SetPodStatus(ctx, p, pending); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(patches(client)); n != 1 {
+		t.Fatalf("%d patches after the first status, want 1", n)
+	}
+	// The same facts again, later: nothing to write.
+	again := Compute(Input{Pod: p, Old: m.Base(p), Now: now.Add(time.Minute)})
+	if err := m.SetPodStatus(ctx, p, again); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(patches(client)); n != 1 {
+		t.Fatalf("%d patches after an unchanged status, want still 1", n)
+	}
+	if len(obs.latencies) != 0 {
+		t.Errorf("start latency observed while Pending: %v", obs.latencies)
+	}
+
+	runningStatus := Compute(Input{Pod: p, Containers: []runtime.Container{running("a", 0)}, Old: m.Base(p), Now: now})
+	if err := m.SetPodStatus(ctx, p, runningStatus); err != nil {
+		t.Fatal(err)
+	}
+	ps := patches(client)
+	if len(ps) != 2 {
+		t.Fatalf("%d patches after the pod ran, want 2", len(ps))
+	}
+	if ps[1].GetSubresource() != "status" {
+		t.Errorf("patched subresource %q, want status", ps[1].GetSubresource())
+	}
+	var body map[string]map[string]any
+	if err := json.Unmarshal(ps[1].GetPatch(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["metadata"]["uid"] != "u" {
+		t.Errorf("patch %s carries no UID precondition", ps[1].GetPatch())
+	}
+	if _, ok := body["status"]["startTime"]; ok {
+		t.Errorf("patch %s rewrites an unchanged startTime", ps[1].GetPatch())
+	}
+	got, _ := client.CoreV1alpha1().Pods("ns").Get(ctx, "p", metav1.GetOptions{})
+	if got.Status.Phase != v1alpha1.PodRunning || got.Status.ContainerStatuses[0].State.Running == nil {
+		t.Errorf("stored status %+v", got.Status)
+	}
+	if len(obs.latencies) != 1 || obs.latencies[0] != 2*time.Second {
+		t.Errorf("start latencies %v, want one of 2s", obs.latencies)
+	}
+	if counts := m.PhaseCounts(); counts[v1alpha1.PodRunning] != 1 {
+		t.Errorf("phase counts %v", counts)
+	}
+	m.Forget(p.UID)
+	if counts := m.PhaseCounts(); len(counts) != 0 {
+		t.Errorf("phase counts after Forget %v", counts)
+	}
+}
+
+func TestManagerRemovesFieldsThatWentAway(t *testing.T) {
+	old := v1alpha1.PodStatus{Phase: v1alpha1.PodPending, Reason: "Old", Message: "gone soon"}
+	patch, err := statusPatch("u", old, v1alpha1.PodStatus{Phase: v1alpha1.PodPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]map[string]any
+	_ = json.Unmarshal(patch, &body)
+	if v, ok := body["status"]["reason"]; !ok || v != nil {
+		t.Errorf("patch %s should set reason to null", patch)
+	}
+}
+
+func TestManagerIgnoresADeletedPod(t *testing.T) {
+	p := pod(v1alpha1.RestartPolicyAlways, "a")
+	m := NewManager(fake.NewSimpleClientset(), nil)
+	if err := m.SetPodStatus(context.Background(), p, Compute(Input{Pod: p, Now: now})); err != nil {
+		t.Errorf("writing the status of a deleted pod: %v", err)
+	}
+}
