@@ -1,19 +1,33 @@
-// Package skiff is the `skiff` command: the tools a user of a skiff cluster
-// runs by hand (minting kubeconfigs now, `skiff up` to come).
+// Package skiff is the `skiff` command: `skiff up` runs a whole cluster on
+// one machine, `skiff kubeconfig` mints identities, and the hidden
+// `apiserver`, `scheduler` and `kubelet` subcommands are the components
+// themselves, so one binary can supervise all of them.
 package skiff
 
 import (
 	"github.com/spf13/cobra"
+
+	apiserverapp "skiff.dev/skiff/pkg/apiserver/app"
+	kubeletapp "skiff.dev/skiff/pkg/kubelet/app"
+	schedulerapp "skiff.dev/skiff/pkg/scheduler/app"
 )
 
 // NewCommand returns the `skiff` root command.
 func NewCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:           "skiff",
-		Short:         "skiff: a small Kubernetes-style control plane",
-		SilenceUsage:  true,
-		SilenceErrors: false,
+		Use:          "skiff",
+		Short:        "skiff: a small Kubernetes-style control plane",
+		SilenceUsage: true,
 	}
-	cmd.AddCommand(newKubeconfigCommand())
+	cmd.AddCommand(newUpCommand(), newKubeconfigCommand())
+	for use, component := range map[string]*cobra.Command{
+		"apiserver": apiserverapp.NewCommand(),
+		"scheduler": schedulerapp.NewSchedulerCommand(),
+		"kubelet":   kubeletapp.NewKubeletCommand(),
+	} {
+		component.Use = use
+		component.Hidden = true
+		cmd.AddCommand(component)
+	}
 	return cmd
 }

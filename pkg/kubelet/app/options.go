@@ -64,6 +64,11 @@ type Options struct {
 
 	SimulateNodes int
 
+	// ShutdownGracePeriod, when positive, makes the kubelet stop every
+	// container on exit, giving them this long: upstream's graceful node
+	// shutdown. Zero leaves containers running for the next kubelet to adopt.
+	ShutdownGracePeriod time.Duration
+
 	Logs *logsapi.LoggingConfiguration
 }
 
@@ -103,6 +108,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.Var(cliflag.NewMapStringString(&o.Capacity), "capacity", "Resources to report instead of the machine's, e.g. cpu=4,memory=8Gi,pods=50.")
 	fs.Var(cliflag.NewMapStringString(&o.KubeReserved), "kube-reserved", "Resources reserved for Kubernetes system daemons, e.g. cpu=200m,memory=500Mi; subtracted from allocatable.")
 	fs.Var(cliflag.NewMapStringString(&o.SystemReserved), "system-reserved", "Resources reserved for the operating system, e.g. cpu=200m,memory=500Mi; subtracted from allocatable.")
+	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "When positive, stop every container when the kubelet exits, waiting up to this long (graceful node shutdown; `skiff up` uses it). Zero leaves containers running for a restarted kubelet to adopt.")
 	fs.IntVar(&o.SimulateNodes, "simulate-nodes", o.SimulateNodes, "With --runtime fake: run this many simulated nodes, named <node-name>-0 to <node-name>-<N-1>, in this process.")
 
 	fs = fss.FlagSet("runtime")

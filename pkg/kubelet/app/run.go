@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -240,8 +241,39 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 
 	err = g.Wait()
 	n.Wait()
+	if o.ShutdownGracePeriod > 0 {
+		stopAllContainers(rt, o.ShutdownGracePeriod)
+		klog.InfoS("skiff-kubelet stopped with its containers", "node", o.NodeName)
+		return err
+	}
 	klog.InfoS("skiff-kubelet stopped; containers keep running", "node", o.NodeName)
 	return err
+}
+
+// stopAllContainers stops every running container in parallel, each with
+// grace, so a node shutting down leaves no process behind.
+func stopAllContainers(rt runtime.Runtime, grace time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace+10*time.Second)
+	defer cancel()
+	containers, err := rt.ListContainers(ctx)
+	if err != nil {
+		klog.ErrorS(err, "List containers to stop them at shutdown")
+		return
+	}
+	var wg sync.WaitGroup
+	for _, c := range containers {
+		if c.State != runtime.StateRunning {
+			continue
+		}
+		wg.Add(1)
+		go func(c runtime.Container) {
+			defer wg.Done()
+			if err := rt.StopContainer(ctx, c.ID, grace); err != nil {
+				klog.ErrorS(err, "Stop container at shutdown", "pod", klog.KRef(c.PodNamespace, c.PodName), "container", c.Name)
+			}
+		}(c)
+	}
+	wg.Wait()
 }
 
 func serveHealthz(ctx context.Context, g *errgroup.Group, o *Options, healthy func() error) {

@@ -1,0 +1,212 @@
+package skiff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/wait"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"skiff.dev/skiff/pkg/apiserver/options"
+	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/pki"
+	"skiff.dev/skiff/pkg/supervisor"
+)
+
+type upOptions struct {
+	dataDir       string
+	securePort    int
+	runtime       string
+	nodeName      string
+	kubeletPort   int
+	nodes         int
+	readyTimeout  time.Duration
+	shutdownGrace time.Duration
+}
+
+func newUpCommand() *cobra.Command {
+	host, _ := os.Hostname()
+	o := &upOptions{
+		dataDir:       "./skiff-data",
+		securePort:    options.DefaultSecurePort,
+		runtime:       "process",
+		nodeName:      host,
+		kubeletPort:   10250,
+		readyTimeout:  2 * time.Minute,
+		shutdownGrace: 30 * time.Second,
+	}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a whole cluster on this machine: API server, scheduler and a kubelet",
+		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler and one
+skiff-kubelet for this machine under one supervisor, each with its own identity
+minted from the data dir's CA. A component that dies is restarted with back-off.
+Ctrl-C or SIGTERM stops the kubelet's containers, then the kubelet, the scheduler
+and the API server, and exits 0. Running it again on the same --data-dir brings
+every object back.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(genericapiserver.SetupSignalContext(), cmd)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.dataDir, "data-dir", o.dataDir, "Directory for the cluster's state: etcd, certificates, kubeconfigs, logs, and the kubelet's root dir.")
+	fs.IntVar(&o.securePort, "secure-port", o.securePort, "The API server's port.")
+	fs.StringVar(&o.runtime, "runtime", o.runtime, "The kubelet's runtime: process, cri or fake.")
+	fs.StringVar(&o.nodeName, "node-name", o.nodeName, "Name of this machine's node.")
+	fs.IntVar(&o.kubeletPort, "kubelet-port", o.kubeletPort, "Port of the kubelet's HTTPS server (pod logs).")
+	fs.IntVar(&o.nodes, "nodes", o.nodes, "Extra simulated nodes (fake runtime, one process) for experiments.")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", o.readyTimeout, "How long to wait for the API server to become ready.")
+	fs.DurationVar(&o.shutdownGrace, "shutdown-grace-period", o.shutdownGrace, "How long containers and components get to stop on Ctrl-C.")
+	return cmd
+}
+
+// component is one supervised process and how long it gets to stop.
+type component struct {
+	proc  *supervisor.Process
+	grace time.Duration
+}
+
+func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
+	dir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("resolve --data-dir: %w", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the skiff binary: %w", err)
+	}
+	logDir := filepath.Join(dir, "logs")
+	start := func(name string, args ...string) (*supervisor.Process, error) {
+		p, err := supervisor.Start(supervisor.Spec{Name: name, Path: exe, Args: args, LogDir: logDir})
+		if err == nil {
+			klog.InfoS("Started component", "component", name, "pid", p.Pid(), "log", p.LogPath())
+		}
+		return p, err
+	}
+	// Stopped in reverse order of start: kubelets (and their containers)
+	// first, the API server last.
+	var running []component
+	defer func() {
+		for i := len(running) - 1; i >= 0; i-- {
+			if err := running[i].proc.Stop(running[i].grace); err != nil {
+				klog.ErrorS(err, "Component did not stop cleanly")
+			}
+		}
+	}()
+
+	apiserver, err := start("apiserver", "apiserver", "--data-dir", dir, "--secure-port", strconv.Itoa(o.securePort))
+	if err != nil {
+		return err
+	}
+	running = append(running, component{apiserver, time.Minute})
+	adminKubeconfig := filepath.Join(dir, options.AdminKubeconfigFile)
+	if err := waitReady(ctx, adminKubeconfig, o.securePort, o.readyTimeout); err != nil {
+		return fmt.Errorf("API server not ready (see %s): %w", apiserver.LogPath(), err)
+	}
+
+	identities := map[string]struct {
+		user   string
+		groups []string
+	}{
+		"scheduler.kubeconfig": {"system:kube-scheduler", nil},
+		"node.kubeconfig":      {"system:node:" + o.nodeName, []string{"system:nodes"}},
+		// Simulated nodes share one process, so they share an identity
+		// that may write every Node: an experiment's shortcut, not a
+		// kubelet's identity.
+		"simulator.kubeconfig": {"skiff-node-simulator", []string{"system:masters"}},
+	}
+	ca, err := pki.LoadCA(filepath.Join(dir, "pki"))
+	if err != nil {
+		return err
+	}
+	server := options.KubeconfigServer(adminKubeconfig)
+	for file, id := range identities {
+		data, err := ca.Kubeconfig(server, id.user, id.groups)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), data, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", file, err)
+		}
+	}
+
+	scheduler, err := start("scheduler", "scheduler",
+		"--kubeconfig", filepath.Join(dir, "scheduler.kubeconfig"),
+		"--leader-elect=false", "--metrics-bind-address=0")
+	if err != nil {
+		return err
+	}
+	running = append(running, component{scheduler, 30 * time.Second})
+
+	kubelet, err := start("kubelet", "kubelet",
+		"--kubeconfig", filepath.Join(dir, "node.kubeconfig"),
+		"--node-name", o.nodeName,
+		"--runtime", o.runtime,
+		"--root-dir", filepath.Join(dir, "kubelet"),
+		"--port", strconv.Itoa(o.kubeletPort),
+		"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile),
+		"--healthz-port=0",
+		"--shutdown-grace-period", o.shutdownGrace.String())
+	if err != nil {
+		return err
+	}
+	running = append(running, component{kubelet, o.shutdownGrace + 30*time.Second})
+
+	if o.nodes > 0 {
+		sim, err := start("simulated-nodes", "kubelet",
+			"--kubeconfig", filepath.Join(dir, "simulator.kubeconfig"),
+			"--node-name", "skiff-sim",
+			"--runtime", "fake",
+			"--simulate-nodes", strconv.Itoa(o.nodes),
+			"--root-dir", filepath.Join(dir, "simulated"),
+			"--port=0", "--healthz-port=0")
+		if err != nil {
+			return err
+		}
+		running = append(running, component{sim, 30 * time.Second})
+	}
+
+	fmt.Fprintf(cmd.OutOrStdout(), `skiff is up. Logs are in %s.
+
+  export KUBECONFIG=%s
+  kubectl get nodes
+
+Press Ctrl-C to stop.
+`, logDir, adminKubeconfig)
+	<-ctx.Done()
+	klog.InfoS("Stopping the cluster")
+	return nil
+}
+
+// waitReady waits for the admin kubeconfig and a ready API server.
+func waitReady(ctx context.Context, kubeconfig string, port int, timeout time.Duration) error {
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if options.KubeconfigServer(kubeconfig) != fmt.Sprintf("https://127.0.0.1:%d", port) {
+			return false, nil
+		}
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return false, nil
+		}
+		client, err := clientset.NewForConfig(cfg)
+		if err != nil {
+			return false, err
+		}
+		var code int
+		err = client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&code).Error()
+		if errors.Is(err, context.Canceled) {
+			return false, err
+		}
+		return code == http.StatusOK, nil
+	})
+}
