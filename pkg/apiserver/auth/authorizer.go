@@ -95,7 +95,7 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	if attrs.GetAPIGroup() != core.GroupName {
 		return authorizer.DecisionNoOpinion, fmt.Sprintf("skiff serves only the %s API group", core.GroupName), nil
 	}
-	if nodeName, ok := nodeIdentity(u); ok {
+	if nodeName, ok := NodeIdentity(u); ok {
 		return a.authorizeNode(ctx, nodeName, attrs)
 	}
 	if u.GetName() == SchedulerUser {
@@ -104,7 +104,9 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	return authorizer.DecisionNoOpinion, "", nil
 }
 
-func nodeIdentity(u user.Info) (string, bool) {
+// NodeIdentity returns the node a kubelet's user stands for: its name is
+// system:node:<node> and it is in group system:nodes.
+func NodeIdentity(u user.Info) (string, bool) {
 	name := u.GetName()
 	if !strings.HasPrefix(name, NodeUserPrefix) || !contains(u.GetGroups(), NodesGroup) {
 		return "", false

@@ -79,7 +79,8 @@ func start(dataDir string, opts ...Option) (*TestServer, error) {
 	s := &TestServer{DataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- app.Run(ctx, o) }()
 
-	if err := s.waitReady(filepath.Join(dataDir, options.AdminKubeconfigFile)); err != nil {
+	want := fmt.Sprintf("https://%s", listener.Addr().String())
+	if err := s.waitReady(filepath.Join(dataDir, options.AdminKubeconfigFile), want); err != nil {
 		s.Stop()
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func start(dataDir string, opts ...Option) (*TestServer, error) {
 }
 
 // waitReady waits for the admin kubeconfig and then for /readyz.
-func (s *TestServer) waitReady(kubeconfig string) error {
+func (s *TestServer) waitReady(kubeconfig, want string) error {
 	var lastErr error
 	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		select {
@@ -97,6 +98,12 @@ func (s *TestServer) waitReady(kubeconfig string) error {
 		default:
 		}
 		if s.AdminConfig == nil {
+			// A restart finds the previous server's kubeconfig until the
+			// new one rewrites it for its own port.
+			if got := options.KubeconfigServer(kubeconfig); got != want {
+				lastErr = fmt.Errorf("admin kubeconfig names %q, want %q", got, want)
+				return false, nil
+			}
 			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 			if err != nil {
 				lastErr = err

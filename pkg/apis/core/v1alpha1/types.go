@@ -73,7 +73,9 @@ type PodSpec struct {
 	// their names must be unique within the pod.
 	// +listType=map
 	// +listMapKey=name
-	Containers []Container `json:"containers"`
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Containers []Container `json:"containers" patchStrategy:"merge" patchMergeKey:"name"`
 
 	// RestartPolicy is when the kubelet restarts the pod's containers: Always,
 	// OnFailure or Never. Defaults to Always.
@@ -146,14 +148,18 @@ type Container struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
-	Env []EnvVar `json:"env,omitempty"`
+	// +patchMergeKey=name
+	// +patchStrategy=merge
+	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
 
 	// Ports the container listens on; informational.
 	// +optional
 	// +listType=map
 	// +listMapKey=containerPort
 	// +listMapKey=protocol
-	Ports []ContainerPort `json:"ports,omitempty"`
+	// +patchMergeKey=containerPort
+	// +patchStrategy=merge
+	Ports []ContainerPort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort"`
 
 	// Resources are the compute resources the container requests and may use
 	// at most.
@@ -399,7 +405,9 @@ type PodStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
-	Conditions []PodCondition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []PodCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// Message tells why the pod is in this state.
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -665,11 +673,16 @@ type NodeStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
-	Conditions []NodeCondition `json:"conditions,omitempty"`
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Conditions []NodeCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// Addresses of the node.
 	// +optional
-	// +listType=atomic
-	Addresses []NodeAddress `json:"addresses,omitempty"`
+	// +listType=map
+	// +listMapKey=type
+	// +patchMergeKey=type
+	// +patchStrategy=merge
+	Addresses []NodeAddress `json:"addresses,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 	// DaemonEndpoints are the ports of the node's daemons.
 	// +optional
 	DaemonEndpoints NodeDaemonEndpoints `json:"daemonEndpoints,omitempty"`

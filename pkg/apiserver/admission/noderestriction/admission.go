@@ -6,7 +6,6 @@ package noderestriction
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"k8s.io/apiserver/pkg/admission"
 
@@ -30,10 +29,13 @@ func New() *Plugin {
 // its own.
 func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	u := a.GetUserInfo()
-	if u == nil || !strings.HasPrefix(u.GetName(), auth.NodeUserPrefix) {
+	if u == nil {
 		return nil
 	}
-	nodeName := strings.TrimPrefix(u.GetName(), auth.NodeUserPrefix)
+	nodeName, isNode := auth.NodeIdentity(u)
+	if !isNode {
+		return nil
+	}
 	if a.GetResource().Group != core.GroupName || a.GetSubresource() != "" {
 		return nil
 	}

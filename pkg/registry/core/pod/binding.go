@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
+	storeerr "k8s.io/apiserver/pkg/storage/errors"
 	"k8s.io/apiserver/pkg/util/dryrun"
 
 	"skiff.dev/skiff/pkg/apis/core"
@@ -36,6 +37,11 @@ func (r *BindingREST) Destroy() {}
 
 // NamespaceScoped: bindings live in their pod's namespace.
 func (r *BindingREST) NamespaceScoped() bool { return true }
+
+// PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate keeps the UID a
+// binder sends, so a binding made for an earlier pod of the same name fails
+// its precondition instead of binding the new one.
+func (r *BindingREST) PreserveRequestObjectMetaSystemFieldsOnSubresourceCreate() bool { return true }
 
 // GetSingularName names one binding.
 func (r *BindingREST) GetSingularName() string { return "binding" }
@@ -110,8 +116,9 @@ func (r *BindingREST) bind(ctx context.Context, binding *core.Binding, dryRun bo
 			})
 			return pod, nil
 		}), dryRun, nil)
-	if apierrors.IsNotFound(err) {
-		return apierrors.NewNotFound(core.Resource("pods"), binding.Name)
+	if _, isStatus := err.(apierrors.APIStatus); err != nil && !isStatus {
+		// A raw storage error: not found, or a failed UID precondition.
+		return storeerr.InterpretUpdateError(err, core.Resource("pods"), binding.Name)
 	}
 	return err
 }

@@ -59,9 +59,12 @@ func PodStatusText(pod *core.Pod) string {
 	if pod.Status.Reason != "" {
 		reason = pod.Status.Reason
 	}
+	hasRunning := false
 	for i := len(pod.Status.ContainerStatuses) - 1; i >= 0; i-- {
 		cs := pod.Status.ContainerStatuses[i]
 		switch {
+		case cs.State.Running != nil && cs.Ready:
+			hasRunning = true
 		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
 			reason = cs.State.Waiting.Reason
 		case cs.State.Terminated != nil && cs.State.Terminated.Reason != "":
@@ -70,6 +73,16 @@ func PodStatusText(pod *core.Pod) string {
 			reason = fmt.Sprintf("Signal:%d", cs.State.Terminated.Signal)
 		case cs.State.Terminated != nil:
 			reason = fmt.Sprintf("ExitCode:%d", cs.State.Terminated.ExitCode)
+		}
+	}
+	// A finished container beside a running one does not make the pod
+	// Completed, as kubectl shows it.
+	if reason == "Completed" && hasRunning {
+		reason = "NotReady"
+		for _, c := range pod.Status.Conditions {
+			if c.Type == core.PodReady && c.Status == core.ConditionTrue {
+				reason = string(core.PodRunning)
+			}
 		}
 	}
 	if pod.DeletionTimestamp != nil {

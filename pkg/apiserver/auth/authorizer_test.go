@@ -1,0 +1,222 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+
+	"skiff.dev/skiff/pkg/apis/core"
+)
+
+// fakePods knows which node each pod in namespace "default" is bound to.
+type fakePods map[string]string
+
+func (f fakePods) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	ns, _ := genericapirequest.NamespaceFrom(ctx)
+	node, ok := f[ns+"/"+name]
+	if !ok {
+		return nil, apierrors.NewNotFound(core.Resource("pods"), name)
+	}
+	return &core.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: core.PodSpec{NodeName: node}}, nil
+}
+
+var (
+	master = &user.DefaultInfo{Name: "admin", Groups: []string{user.SystemPrivilegedGroup, user.AllAuthenticated}}
+	anon   = &user.DefaultInfo{Name: user.Anonymous, Groups: []string{user.AllUnauthenticated}}
+	alice  = &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}
+	node1  = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{NodesGroup, user.AllAuthenticated}}
+	// fakeNode is named like a kubelet but not in system:nodes.
+	fakeNode  = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{user.AllAuthenticated}}
+	scheduler = &user.DefaultInfo{Name: SchedulerUser, Groups: []string{user.AllAuthenticated}}
+)
+
+// res is a resource request in core.skiff.dev.
+func res(u user.Info, verb, ns, resource, sub, name string) authorizer.AttributesRecord {
+	return authorizer.AttributesRecord{
+		User: u, Verb: verb, Namespace: ns, APIGroup: core.GroupName, APIVersion: "v1alpha1",
+		Resource: resource, Subresource: sub, Name: name, ResourceRequest: true,
+	}
+}
+
+// path is a non-resource request.
+func path(u user.Info, verb, p string) authorizer.AttributesRecord {
+	return authorizer.AttributesRecord{User: u, Verb: verb, Path: p}
+}
+
+// withFieldSelector adds a list's field selector to a request.
+func withFieldSelector(t *testing.T, a authorizer.AttributesRecord, selector string) authorizer.AttributesRecord {
+	t.Helper()
+	s, err := fields.ParseSelector(selector)
+	if err != nil {
+		t.Fatalf("parse %q: %v", selector, err)
+	}
+	a.FieldSelectorRequirements = s.Requirements()
+	return a
+}
+
+func TestAuthorize(t *testing.T) {
+	pods := fakePods{"default/on-n1": "n1", "default/on-n2": "n2", "default/unbound": ""}
+	type tc struct {
+		name        string
+		attrs       authorizer.AttributesRecord
+		allow       bool
+		wantReasons []string // words the reason of a refusal must hold
+	}
+	tests := []tc{
+		// system:masters
+		{name: "a master deletes a pod", attrs: res(master, "delete", "default", "pods", "", "on-n1"), allow: true},
+		{name: "a master reads metrics", attrs: path(master, "get", "/metrics"), allow: true},
+		{name: "a master uses another API group", attrs: authorizer.AttributesRecord{User: master, Verb: "list", APIGroup: "apps", Resource: "deployments", ResourceRequest: true}, allow: true},
+
+		// anonymous
+		{name: "anyone reads /healthz", attrs: path(anon, "get", "/healthz"), allow: true},
+		{name: "anyone reads a single health check", attrs: path(anon, "get", "/healthz/etcd"), allow: true},
+		{name: "anyone reads /livez", attrs: path(anon, "get", "/livez"), allow: true},
+		{name: "anyone reads /readyz", attrs: path(anon, "get", "/readyz"), allow: true},
+		{name: "anyone reads /version", attrs: path(anon, "get", "/version"), allow: true},
+		{name: "anonymous may not post to /healthz", attrs: path(anon, "post", "/healthz"), allow: false},
+		{name: "anonymous may not read a path that only starts like /healthz", attrs: path(anon, "get", "/healthzz"), allow: false},
+		{name: "anonymous may not read discovery", attrs: path(anon, "get", "/apis"), allow: false},
+		{name: "anonymous may not read metrics", attrs: path(anon, "get", "/metrics"), allow: false},
+		{name: "anonymous may not list pods", attrs: res(anon, "list", "default", "pods", "", ""), allow: false},
+
+		// any authenticated user
+		{name: "a user reads /api", attrs: path(alice, "get", "/api"), allow: true},
+		{name: "a user reads /apis", attrs: path(alice, "get", "/apis"), allow: true},
+		{name: "a user reads group discovery", attrs: path(alice, "get", "/apis/core.skiff.dev/v1alpha1"), allow: true},
+		{name: "a user reads openapi", attrs: path(alice, "get", "/openapi/v3"), allow: true},
+		{name: "a user may not read metrics", attrs: path(alice, "get", "/metrics"), allow: false},
+		{name: "a user may not list pods", attrs: res(alice, "list", "default", "pods", "", ""), allow: false},
+		{name: "a user may not create a binding", attrs: res(alice, "create", "default", "pods", "binding", "unbound"), allow: false},
+
+		// a kubelet
+		{name: "a node reads nodes", attrs: res(node1, "list", "", "nodes", "", ""), allow: true},
+		{name: "a node reads another node", attrs: res(node1, "get", "", "nodes", "", "n2"), allow: true},
+		{name: "a node registers (create is checked by admission)", attrs: res(node1, "create", "", "nodes", "", ""), allow: true},
+		{name: "a node updates its own Node", attrs: res(node1, "update", "", "nodes", "", "n1"), allow: true},
+		{name: "a node patches its own status", attrs: res(node1, "patch", "", "nodes", "status", "n1"), allow: true},
+		{name: "a node updates its own status", attrs: res(node1, "update", "", "nodes", "status", "n1"), allow: true},
+		{name: "a node may not update another node", attrs: res(node1, "update", "", "nodes", "", "n2"), allow: false,
+			wantReasons: []string{"own Node", "n1"}},
+		{name: "a node may not update another node's status", attrs: res(node1, "update", "", "nodes", "status", "n2"), allow: false,
+			wantReasons: []string{"own Node"}},
+		{name: "a node may not delete another node", attrs: res(node1, "delete", "", "nodes", "", "n2"), allow: false},
+		{name: "a node lists its own pods", attrs: withFieldSelector(t, res(node1, "list", "", "pods", "", ""), "spec.nodeName=n1"), allow: true},
+		{name: "a node watches its own pods with another field too", attrs: withFieldSelector(t, res(node1, "watch", "default", "pods", "", ""), "status.phase=Running,spec.nodeName==n1"), allow: true},
+		{name: "a node may not list every pod", attrs: res(node1, "list", "", "pods", "", ""), allow: false,
+			wantReasons: []string{"spec.nodeName=n1"}},
+		{name: "a node may not list another node's pods", attrs: withFieldSelector(t, res(node1, "list", "", "pods", "", ""), "spec.nodeName=n2"), allow: false},
+		{name: "a node may not list all but its own pods", attrs: withFieldSelector(t, res(node1, "list", "", "pods", "", ""), "spec.nodeName!=n1"), allow: false},
+		{name: "a node may not list pods with a selector it failed to parse", attrs: func() authorizer.AttributesRecord {
+			a := res(node1, "list", "", "pods", "", "")
+			a.FieldSelectorRequirements = fields.Requirements{{Field: "spec.nodeName", Operator: selection.Equals, Value: "n1"}}
+			a.FieldSelectorParsingErr = apierrors.NewBadRequest("bad selector")
+			return a
+		}(), allow: false},
+		{name: "a node gets a pod bound to it", attrs: res(node1, "get", "default", "pods", "", "on-n1"), allow: true},
+		{name: "a node updates the status of a pod bound to it", attrs: res(node1, "update", "default", "pods", "status", "on-n1"), allow: true},
+		{name: "a node patches the status of a pod bound to it", attrs: res(node1, "patch", "default", "pods", "status", "on-n1"), allow: true},
+		{name: "a node deletes a pod bound to it", attrs: res(node1, "delete", "default", "pods", "", "on-n1"), allow: true},
+		{name: "a node may not update the status of a pod bound elsewhere", attrs: res(node1, "update", "default", "pods", "status", "on-n2"), allow: false,
+			wantReasons: []string{"on-n2", "not bound", "n1"}},
+		{name: "a node may not update the status of an unbound pod", attrs: res(node1, "update", "default", "pods", "status", "unbound"), allow: false},
+		{name: "a node may not touch a pod that does not exist", attrs: res(node1, "update", "default", "pods", "status", "ghost"), allow: false},
+		{name: "a node may not delete a pod bound elsewhere", attrs: res(node1, "delete", "default", "pods", "", "on-n2"), allow: false},
+		{name: "a node may not look up a pod of the same name in another namespace", attrs: res(node1, "get", "other", "pods", "", "on-n1"), allow: false},
+		{name: "a node may not update a pod's spec", attrs: res(node1, "update", "default", "pods", "", "on-n1"), allow: false},
+		{name: "a node may not bind pods", attrs: res(node1, "create", "default", "pods", "binding", "unbound"), allow: false},
+		{name: "a node may not create pods", attrs: res(node1, "create", "default", "pods", "", ""), allow: false},
+		{name: "a node renews its lease", attrs: res(node1, "update", NodeLeaseNamespace, "leases", "", "n1"), allow: true},
+		{name: "a node creates its lease", attrs: res(node1, "create", NodeLeaseNamespace, "leases", "", ""), allow: true},
+		{name: "a node may not renew another node's lease", attrs: res(node1, "update", NodeLeaseNamespace, "leases", "", "n2"), allow: false,
+			wantReasons: []string{"own Lease"}},
+		{name: "a node may not write leases elsewhere", attrs: res(node1, "update", "default", "leases", "", "n1"), allow: false},
+		{name: "a node creates events", attrs: res(node1, "create", "default", "events", "", ""), allow: true},
+		{name: "a node may not delete events", attrs: res(node1, "delete", "default", "events", "", "e"), allow: false},
+		{name: "a user named like a node but not in system:nodes is not a node", attrs: res(fakeNode, "update", "", "nodes", "", "n1"), allow: false},
+
+		// the scheduler
+		{name: "the scheduler lists pods", attrs: res(scheduler, "list", "", "pods", "", ""), allow: true},
+		{name: "the scheduler watches nodes", attrs: res(scheduler, "watch", "", "nodes", "", ""), allow: true},
+		{name: "the scheduler binds a pod", attrs: res(scheduler, "create", "default", "pods", "binding", "unbound"), allow: true},
+		{name: "the scheduler creates a binding", attrs: res(scheduler, "create", "default", "bindings", "", ""), allow: true},
+		{name: "the scheduler records why a pod is unschedulable", attrs: res(scheduler, "patch", "default", "pods", "status", "unbound"), allow: true},
+		{name: "the scheduler creates events", attrs: res(scheduler, "create", "default", "events", "", ""), allow: true},
+		{name: "the scheduler holds its leader lease", attrs: res(scheduler, "update", SchedulerLeaseNamespace, "leases", "", "skiff-scheduler"), allow: true},
+		{name: "the scheduler may not take a node's lease", attrs: res(scheduler, "update", NodeLeaseNamespace, "leases", "", "n1"), allow: false},
+		{name: "the scheduler may not delete pods", attrs: res(scheduler, "delete", "default", "pods", "", "on-n1"), allow: false},
+		{name: "the scheduler may not update pods", attrs: res(scheduler, "update", "default", "pods", "", "on-n1"), allow: false},
+		{name: "the scheduler may not update nodes", attrs: res(scheduler, "update", "", "nodes", "", "n1"), allow: false},
+
+		// other API groups
+		{name: "a node may not touch other API groups", attrs: authorizer.AttributesRecord{User: node1, Verb: "get", APIGroup: "", APIVersion: "v1", Resource: "secrets", Name: "s", Namespace: "default", ResourceRequest: true}, allow: false,
+			wantReasons: []string{core.GroupName}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := NewAuthorizer()
+			a.SetPodGetter(pods)
+			decision, reason, err := a.Authorize(context.Background(), tt.attrs)
+			if err != nil {
+				t.Fatalf("Authorize: %v", err)
+			}
+			if got := decision == authorizer.DecisionAllow; got != tt.allow {
+				t.Fatalf("allowed = %v (decision %v, reason %q), want %v", got, decision, reason, tt.allow)
+			}
+			if !tt.allow && decision != authorizer.DecisionNoOpinion && decision != authorizer.DecisionDeny {
+				t.Errorf("decision = %v", decision)
+			}
+			for _, w := range tt.wantReasons {
+				if !strings.Contains(reason, w) {
+					t.Errorf("reason %q does not mention %q", reason, w)
+				}
+			}
+		})
+	}
+}
+
+// TestAuthorizeBeforePodsAreKnown: until the pod storage exists the
+// authorizer cannot tell where a pod is bound, and must refuse rather than
+// guess.
+func TestAuthorizeBeforePodsAreKnown(t *testing.T) {
+	a := NewAuthorizer()
+	decision, _, err := a.Authorize(context.Background(), res(node1, "update", "default", "pods", "status", "on-n1"))
+	if err != nil || decision == authorizer.DecisionAllow {
+		t.Errorf("decision without a pod getter = %v, %v; want a refusal", decision, err)
+	}
+	decision, _, _ = a.Authorize(context.Background(), res(master, "update", "default", "pods", "status", "on-n1"))
+	if decision != authorizer.DecisionAllow {
+		t.Errorf("a master was refused before pods were known: %v", decision)
+	}
+}
+
+func TestAuthorizeNoUser(t *testing.T) {
+	decision, _, _ := NewAuthorizer().Authorize(context.Background(), authorizer.AttributesRecord{Verb: "get", Path: "/healthz"})
+	if decision == authorizer.DecisionAllow {
+		t.Error("a request without a user was allowed")
+	}
+}
+
+func TestConditionsAwareAuthorizeAgrees(t *testing.T) {
+	a := NewAuthorizer()
+	a.SetPodGetter(fakePods{"default/on-n1": "n1"})
+	for _, attrs := range []authorizer.AttributesRecord{
+		res(node1, "update", "default", "pods", "status", "on-n1"),
+		res(node1, "update", "", "nodes", "", "n2"),
+	} {
+		want, _, _ := a.Authorize(context.Background(), attrs)
+		got := a.ConditionsAwareAuthorize(context.Background(), attrs)
+		if (want == authorizer.DecisionAllow) != got.IsAllow() {
+			t.Errorf("%s %s/%s %s: ConditionsAwareAuthorize allowed=%v, Authorize said %v", attrs.Verb, attrs.Resource, attrs.Subresource, attrs.Name, got.IsAllow(), want)
+		}
+	}
+}
