@@ -38,7 +38,8 @@ const (
 	DefaultSecurePort = 6443
 	// AdminKubeconfigFile is written into the data dir.
 	AdminKubeconfigFile = "admin.kubeconfig"
-	etcdPathPrefix      = "/registry/core.skiff.dev"
+	// Keys are /registry/<group>/<resource>/...: the storage adds the group.
+	etcdPathPrefix = "/registry"
 )
 
 // Options are skiff-apiserver's flags.
