@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"skiff.dev/skiff/pkg/kubelet/runtime/cri"
+	"skiff.dev/skiff/test/e2e/framework"
+)
+
+// The images the CRI test builds and imports: containerd cannot pull
+// anything here.
+var (
+	busyboxImage = framework.OCIImage{Name: "skiff.local/busybox:1", Cmd: []string{"sh"}}
+	pauseImage   = framework.OCIImage{Name: "skiff.local/pause:1", Cmd: []string{"sleep", "2147483647"}}
+)
+
+// criPod is a pod for the CRI runtime running a busybox shell script.
+func criPod(name, restartPolicy, image, script string) string {
+	return fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  restartPolicy: %s
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: main
+    image: %s
+    command: ["sh", "-c", %q]
+`, name, restartPolicy, image, script)
+}
+
+// startCRINode starts containerd with the test images and a skiff-kubelet
+// (node c1) on it, with skiff-scheduler, and waits for the node to be Ready.
+func startCRINode(t *testing.T) (*framework.APIServer, *framework.Kubectl, *framework.Containerd) {
+	t.Helper()
+	busybox := framework.SkipWithoutContainerd(t)
+	ctrd := framework.StartContainerd(t, pauseImage.Name)
+	ctrd.ImportImage(t, busybox, pauseImage)
+	ctrd.ImportImage(t, busybox, busyboxImage)
+
+	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
+	k := framework.NewKubectl(t, server.Kubeconfig)
+	framework.StartScheduler(t, server, "--leader-elect=false")
+	framework.StartKubelet(t, server, framework.KubeletOptions{
+		NodeName: "c1", Runtime: "cri", Serve: true,
+		ExtraArgs: []string{"--container-runtime-endpoint", ctrd.Endpoint()},
+	})
+	framework.WaitFor(t, 30*time.Second, "node c1 Ready", func() (bool, error) {
+		out, _, err := k.Run("", "get", "nodes", "-o", "wide")
+		return err == nil && regexp.MustCompile(`(?m)^c1\s+Ready\s.*containerd://`).MatchString(out), nil
+	})
+	return server, k, ctrd
+}
+
+// TestKubeletCRIRuntimeWithContainerd runs skiff-kubelet --runtime cri
+// against a real containerd the test starts, with images it builds.
+func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
+	_, k, ctrd := startCRINode(t)
+
+	t.Run("a pod from a locally built image runs and logs through the API server", func(t *testing.T) {
+		k.MustRun(t, criPod("hello", "Always", busyboxImage.Name, `echo "hello from cri"; trap "exit 0" TERM; while :; do sleep 1; done`), "apply", "-f", "-")
+		k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=90s")
+		if out := k.MustRun(t, "", "get", "pod", "hello", "-o", "wide"); !regexp.MustCompile(`hello\s+1/1\s+Running\s+0\s+.*\sc1\s`).MatchString(out) {
+			t.Errorf("get pod -o wide:\n%s", out)
+		}
+		if id := k.MustRun(t, "", "get", "pod", "hello", "-o", "jsonpath={.status.containerStatuses[0].containerID}"); !strings.HasPrefix(id, "containerd://") {
+			t.Errorf("containerID %q, want containerd://…", id)
+		}
+		framework.WaitFor(t, 30*time.Second, "hello's log through pods/log", func() (bool, error) {
+			out, _, err := k.Run("", "get", "--raw", "/apis/core.skiff.dev/v1alpha1/namespaces/default/pods/hello/log")
+			return err == nil && out == "hello from cri\n", nil
+		})
+	})
+
+	t.Run("exit 3 with restartPolicy Never ends Failed with exit code 3", func(t *testing.T) {
+		k.MustRun(t, criPod("fails", "Never", busyboxImage.Name, "echo bye; exit 3"), "apply", "-f", "-")
+		waitForPodField(t, k, "fails", "{.status.phase}", regexp.MustCompile(`^Failed$`))
+		got := k.MustRun(t, "", "get", "pod", "fails", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}/{.status.containerStatuses[0].state.terminated.reason}")
+		if got != "3/Error" {
+			t.Errorf("exitCode/reason = %q, want 3/Error", got)
+		}
+		if out := k.MustRun(t, "", "get", "--raw", "/apis/core.skiff.dev/v1alpha1/namespaces/default/pods/fails/log"); out != "bye\n" {
+			t.Errorf("log = %q, want bye", out)
+		}
+	})
+
+	t.Run("an image that cannot be pulled gives ErrImagePull then ImagePullBackOff", func(t *testing.T) {
+		// Nothing listens on port 1: the pull fails at once.
+		const absent = "127.0.0.1:1/skiff-e2e/absent:1"
+		k.MustRun(t, criPod("absent", "Always", absent, "true"), "apply", "-f", "-")
+		watch := k.StartLines(t, "get", "pod", "absent", "-w", "-o",
+			`jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}{"\n"}`)
+		reasons := map[string]string{}
+		deadline := time.After(90 * time.Second)
+		for reasons["ErrImagePull"] == "" || reasons["ImagePullBackOff"] == "" {
+			select {
+			case l, ok := <-watch.C:
+				if !ok {
+					t.Fatalf("kubectl get -w ended")
+				}
+				if reason, message, ok := strings.Cut(l.Text, "|"); ok && reason != "" && reasons[reason] == "" {
+					reasons[reason] = message
+				}
+			case <-deadline:
+				t.Fatalf("waiting reasons seen in 90 s: %v; want ErrImagePull and ImagePullBackOff", reasons)
+			}
+		}
+		watch.Stop()
+		// The runtime's own words, naming the image.
+		if msg := reasons["ErrImagePull"]; !strings.Contains(msg, absent) {
+			t.Errorf("ErrImagePull message %q does not name the image", msg)
+		}
+		if got := k.MustRun(t, "", "get", "pod", "absent", "-o", "jsonpath={.status.phase}"); got != "Pending" {
+			t.Errorf("phase %q, want Pending", got)
+		}
+	})
+
+	t.Run("a deleted pod's containers and sandbox are removed", func(t *testing.T) {
+		uid := k.MustRun(t, "", "get", "pod", "hello", "-o", "jsonpath={.metadata.uid}")
+		ctx := context.Background()
+		byPod := map[string]string{cri.LabelPodUID: uid}
+		sandboxes, err := ctrd.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{LabelSelector: byPod}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		containers, err := ctrd.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{LabelSelector: byPod}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sandboxes.Items) != 1 || len(containers.Containers) != 1 {
+			t.Fatalf("hello has %d sandboxes and %d containers in containerd, want 1 and 1", len(sandboxes.Items), len(containers.Containers))
+		}
+		ids := []string{sandboxes.Items[0].Id, containers.Containers[0].Id}
+		before := ctrd.ContainerIDs(t)
+		for _, id := range ids {
+			if !slices.Contains(before, id) {
+				t.Fatalf("ctr containers ls lacks %s: %v", id, before)
+			}
+		}
+
+		k.MustRun(t, "", "delete", "pod", "hello", "--timeout=90s")
+		if _, errOut, err := k.Run("", "get", "pod", "hello"); err == nil || !strings.Contains(errOut, "NotFound") {
+			t.Errorf("hello still there: %v %s", err, errOut)
+		}
+		// The kubelet removes the sandbox right after the final delete;
+		// give it a moment.
+		framework.WaitFor(t, 30*time.Second, "hello's sandbox and container to leave containerd", func() (bool, error) {
+			after := ctrd.ContainerIDs(t)
+			return !slices.Contains(after, ids[0]) && !slices.Contains(after, ids[1]), nil
+		})
+		left, err := ctrd.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{LabelSelector: byPod}})
+		if err != nil || len(left.Items) != 0 {
+			t.Errorf("CRI still lists hello's sandboxes: %v %v", left, err)
+		}
+	})
+
+	t.Run("deleting every pod leaves containerd empty", func(t *testing.T) {
+		k.MustRun(t, "", "delete", "pods", "--all", "--timeout=90s")
+		framework.WaitFor(t, 30*time.Second, "no containers in containerd", func() (bool, error) {
+			return len(ctrd.ContainerIDs(t)) == 0, nil
+		})
+	})
+}

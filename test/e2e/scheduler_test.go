@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"skiff.dev/skiff/test/e2e/framework"
+)
+
+// readyNodeStatus makes a node Ready with room for 2 CPUs, as a kubelet
+// would report it.
+const readyNodeStatus = `{"status":{
+  "capacity":{"cpu":"2","memory":"4Gi","pods":"110"},
+  "allocatable":{"cpu":"2","memory":"4Gi","pods":"110"},
+  "conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"e2e"}]}}`
+
+const schedulerPod = `apiVersion: core.skiff.dev/v1alpha1
+kind: Pod
+metadata:
+  name: %s
+spec:
+%s  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    resources:
+      requests: {cpu: %s}
+`
+
+// TestSchedulerWithKubectl runs skiff-scheduler (as system:kube-scheduler,
+// with leader election on as by default) against two nodes made with
+// kubectl, and checks what a user sees: pods bound, events, and why a pod
+// that fits nowhere waits.
+func TestSchedulerWithKubectl(t *testing.T) {
+	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
+	k := framework.NewKubectl(t, server.Kubeconfig)
+	for _, n := range []string{"node-a", "node-b"} {
+		k.MustRun(t, fmt.Sprintf(nodeManifest, n, n), "apply", "-f", "-")
+		k.MustRun(t, "", "patch", "node", n, "--subresource=status", "--type=merge", "-p", readyNodeStatus)
+	}
+	sched := framework.StartScheduler(t, server)
+
+	t.Run("a pod is bound to a node and an event says so", func(t *testing.T) {
+		k.MustRun(t, fmt.Sprintf(schedulerPod, "small", "", "500m"), "apply", "-f", "-")
+		waitForPodField(t, k, "small", "{.spec.nodeName}", regexp.MustCompile(`^node-[ab]$`))
+		out := k.MustRun(t, "", "get", "pod", "small", "-o", "wide")
+		if !regexp.MustCompile(`small\s+.*node-[ab]`).MatchString(out) {
+			t.Errorf("get -o wide shows no node:\n%s", out)
+		}
+		if got := k.MustRun(t, "", "get", "pod", "small", "-o", `jsonpath={.status.conditions[?(@.type=="PodScheduled")].status}`); got != "True" {
+			t.Errorf("PodScheduled = %q, want True", got)
+		}
+		framework.WaitFor(t, 30*time.Second, "a Scheduled event", func() (bool, error) {
+			out := k.MustRun(t, "", "get", "events", "--field-selector", "involvedObject.name=small")
+			return regexp.MustCompile(`Scheduled\s+pod/small\s+Successfully assigned default/small to node-[ab]`).MatchString(out), nil
+		})
+	})
+
+	t.Run("a pod that fits nowhere says why, and schedules once a node is labelled", func(t *testing.T) {
+		k.MustRun(t, fmt.Sprintf(schedulerPod, "picky", "  nodeSelector: {disktype: ssd}\n", "100m"), "apply", "-f", "-")
+		k.MustRun(t, fmt.Sprintf(schedulerPod, "huge", "", "64"), "apply", "-f", "-")
+		framework.WaitFor(t, 30*time.Second, "FailedScheduling for both pods", func() (bool, error) {
+			out := k.MustRun(t, "", "get", "events", "--field-selector", "reason=FailedScheduling")
+			return strings.Contains(out, "pod/picky") && strings.Contains(out, "pod/huge"), nil
+		})
+		for pod, why := range map[string]string{
+			"picky": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
+			"huge":  "0/2 nodes are available: 2 Insufficient cpu.",
+		} {
+			cond := k.MustRun(t, "", "get", "pod", pod, "-o", `jsonpath={range .status.conditions[?(@.type=="PodScheduled")]}{.status}/{.reason}/{.message}{end}`)
+			if cond != "False/Unschedulable/"+why {
+				t.Errorf("%s PodScheduled = %q, want False/Unschedulable/%s", pod, cond, why)
+			}
+			// kubectl describe finds events only in the core API group, so
+			// for a skiff pod it shows the condition; get events shows them.
+			if describe := k.MustRun(t, "", "describe", "pod", pod); !strings.Contains(describe, why) || !strings.Contains(describe, "Unschedulable") {
+				t.Errorf("describe %s lacks the condition %q:\n%s", pod, why, describe)
+			}
+			events := k.MustRun(t, "", "get", "events", "--field-selector", "reason=FailedScheduling,involvedObject.name="+pod)
+			if !regexp.MustCompile(`Warning\s+FailedScheduling\s+pod/` + pod + `\s+` + regexp.QuoteMeta(why)).MatchString(events) {
+				t.Errorf("no FailedScheduling event %q for %s:\n%s", why, pod, events)
+			}
+		}
+		if got := k.MustRun(t, "", "get", "pod", "picky", "-o", "jsonpath={.spec.nodeName}"); got != "" {
+			t.Fatalf("picky bound to %q before any node matched", got)
+		}
+
+		k.MustRun(t, "", "label", "node", "node-b", "disktype=ssd")
+		waitForPodField(t, k, "picky", "{.spec.nodeName}", regexp.MustCompile(`^node-b$`))
+		framework.WaitFor(t, 30*time.Second, "picky's Scheduled event", func() (bool, error) {
+			out := k.MustRun(t, "", "get", "events", "--field-selector", "involvedObject.name=picky,reason=Scheduled")
+			return strings.Contains(out, "Successfully assigned default/picky to node-b"), nil
+		})
+		if got := k.MustRun(t, "", "get", "pod", "huge", "-o", "jsonpath={.spec.nodeName}"); got != "" {
+			t.Errorf("huge bound to %q, though no node has 64 CPUs", got)
+		}
+	})
+
+	t.Run("metrics count the attempts", func(t *testing.T) {
+		metrics := sched.Metrics(t)
+		for _, want := range []string{`result="scheduled"`, `result="unschedulable"`, "scheduler_pending_pods"} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
+
+	t.Run("SIGTERM exits 0", func(t *testing.T) {
+		if code := sched.Stop(30 * time.Second); code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+	})
+}
+
+// waitForPodField waits until a pod's jsonpath field matches want.
+func waitForPodField(t *testing.T, k *framework.Kubectl, pod, jsonpath string, want *regexp.Regexp) string {
+	t.Helper()
+	var got string
+	framework.WaitFor(t, 60*time.Second, fmt.Sprintf("pod %s %s to match %s", pod, jsonpath, want), func() (bool, error) {
+		out, _, err := k.Run("", "get", "pod", pod, "-o", "jsonpath="+jsonpath)
+		got = out
+		return err == nil && want.MatchString(out), nil
+	})
+	return got
+}
