@@ -94,7 +94,7 @@ func NewOptions() *Options {
 func (o *Options) Flags() cliflag.NamedFlagSets {
 	var fss cliflag.NamedFlagSets
 	fs := fss.FlagSet("cluster")
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to the node's kubeconfig file, with the identity system:node:<node-name> in group system:nodes.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to the node's kubeconfig file, with the identity system:node:<node-name> in group system:nodes. Empty inside a pod: the pod's service account.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the API server. 0 means 50, plus one for every 5 simulated nodes.")
 	fs.Int32Var(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries to the API server. 0 means twice the QPS.")
 	fs.Float32Var(&o.EventQPS, "event-qps", o.EventQPS, "Events written per second, on their own client.")
@@ -181,8 +181,8 @@ func (o *Options) Validate() error {
 	if o.MaxPods <= 0 {
 		errs = append(errs, errors.New("--max-pods must be positive"))
 	}
-	if o.ClientConfig == nil && o.Kubeconfig == "" {
-		errs = append(errs, errors.New("--kubeconfig is required"))
+	if o.ClientConfig == nil && o.Kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		errs = append(errs, errors.New("--kubeconfig is required outside a Kubernetes pod"))
 	}
 	for flag, m := range map[string]map[string]string{"--capacity": o.Capacity, "--kube-reserved": o.KubeReserved, "--system-reserved": o.SystemReserved} {
 		if _, err := resourceList(m); err != nil {

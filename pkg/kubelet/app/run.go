@@ -111,9 +111,11 @@ type clients struct {
 func newClient(o *Options, qps float32, burst int32) (clientset.Interface, error) {
 	cfg := o.ClientConfig
 	if cfg == nil {
+		// An empty --kubeconfig inside a pod means the pod's service
+		// account, as upstream components do.
 		var err error
 		if cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig); err != nil {
-			return nil, fmt.Errorf("load kubeconfig %s: %w", o.Kubeconfig, err)
+			return nil, fmt.Errorf("load kubeconfig %q: %w", o.Kubeconfig, err)
 		}
 	} else {
 		cfg = rest.CopyConfig(cfg)
