@@ -24,6 +24,11 @@ func TestSkiffUp(t *testing.T) {
 			"--node-name", "e2e-node", "--shutdown-grace-period", "5s")
 	}
 	k := framework.NewKubectl(t, filepath.Join(dataDir, "admin.kubeconfig"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpComponentLogs(t, filepath.Join(dataDir, "logs"))
+		}
+	})
 	waitNodeReady := func() {
 		framework.WaitFor(t, 90*time.Second, "node e2e-node Ready", func() (bool, error) {
 			out, _, err := k.Run("", "get", "node", "e2e-node", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
@@ -101,4 +106,19 @@ func countProcesses(t *testing.T, s string) int {
 		}
 	}
 	return n
+}
+
+// dumpComponentLogs prints the tail of every component log skiff up wrote.
+func dumpComponentLogs(t *testing.T, dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		if len(data) > 4000 {
+			data = data[len(data)-4000:]
+		}
+		t.Logf("---- %s (tail) ----\n%s", e.Name(), data)
+	}
 }
