@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+)
+
+// ProcessMemory is what /proc/<pid>/status says of a process's memory.
+type ProcessMemory struct {
+	// RSS is resident now (VmRSS), in bytes.
+	RSS int64
+	// PeakRSS is the most it was ever resident (VmHWM), in bytes.
+	PeakRSS int64
+}
+
+// ReadProcessMemory reads pid's resident and peak resident memory. The
+// process must run on this machine.
+func ReadProcessMemory(pid int) (ProcessMemory, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ProcessMemory{}, fmt.Errorf("read memory of process %d: %w", pid, err)
+	}
+	defer f.Close()
+	m, err := parseProcStatus(f)
+	if err != nil {
+		return ProcessMemory{}, fmt.Errorf("read memory of process %d: %w", pid, err)
+	}
+	return m, nil
+}
+
+// parseProcStatus reads VmRSS and VmHWM ("VmRSS:   123456 kB") from the
+// text of /proc/<pid>/status.
+func parseProcStatus(r io.Reader) (ProcessMemory, error) {
+	var m ProcessMemory
+	var found int
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		key, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmRSS" && key != "VmHWM") {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return m, fmt.Errorf("unexpected %s line %q", key, sc.Text())
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("parse %s: %w", key, err)
+		}
+		if key == "VmRSS" {
+			m.RSS = kb * 1024
+		} else {
+			m.PeakRSS = kb * 1024
+		}
+		found++
+	}
+	if err := sc.Err(); err != nil {
+		return m, err
+	}
+	if found < 2 {
+		return m, fmt.Errorf("no VmRSS and VmHWM (a kernel thread, or not Linux?)")
+	}
+	return m, nil
+}
+
+// residentMemoryMetric is the standard Go process collector's gauge.
+const residentMemoryMetric = "process_resident_memory_bytes"
+
+// apiServerRSSFromMetrics reads the API server's resident memory from its
+// /metrics, which needs a user allowed to read it (an admin).
+func apiServerRSSFromMetrics(ctx context.Context, client clientset.Interface) (int64, error) {
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("get /metrics: %w", err)
+	}
+	v, err := metricValue(body, residentMemoryMetric)
+	if err != nil {
+		return 0, err
+	}
+	return int64(v), nil
+}
+
+// metricValue finds an unlabelled sample of name in Prometheus text
+// exposition format.
+func metricValue(text []byte, name string) (float64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[0] != name {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse %s value %q: %w", name, fields[1], err)
+		}
+		return v, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no %s in the metrics", name)
+}
+
+// mib is bytes in MiB.
+func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
