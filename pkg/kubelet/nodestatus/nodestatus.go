@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"time"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -19,6 +18,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/kubelet/statuspatch"
 )
 
 // Well-known node labels.
@@ -266,20 +266,5 @@ func sameIgnoringHeartbeats(a, b v1alpha1.NodeStatus) bool {
 // mergePatch is the JSON merge patch of a node's status from old to new, or
 // nil when they are the same as the API stores them.
 func mergePatch(old, new v1alpha1.NodeStatus) ([]byte, error) {
-	oldJSON, err := json.Marshal(map[string]any{"status": old})
-	if err != nil {
-		return nil, err
-	}
-	newJSON, err := json.Marshal(map[string]any{"status": new})
-	if err != nil {
-		return nil, err
-	}
-	patch, err := jsonpatch.CreateMergePatch(oldJSON, newJSON)
-	if err != nil {
-		return nil, err
-	}
-	if string(patch) == "{}" {
-		return nil, nil
-	}
-	return patch, nil
+	return statuspatch.Diff(old, new, nil)
 }

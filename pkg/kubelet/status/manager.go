@@ -2,12 +2,10 @@ package status
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,6 +13,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/kubelet/statuspatch"
 )
 
 // Observer is told about the statuses the manager writes, for metrics.
@@ -107,25 +106,6 @@ func (m *Manager) PhaseCounts() map[v1alpha1.PodPhase]int {
 // statusPatch returns the merge patch turning old into new, or nil when
 // they are the same as the API would store them.
 func statusPatch(uid types.UID, old, new v1alpha1.PodStatus) ([]byte, error) {
-	oldJSON, err := json.Marshal(map[string]any{"status": old})
-	if err != nil {
-		return nil, err
-	}
-	newJSON, err := json.Marshal(map[string]any{"status": new})
-	if err != nil {
-		return nil, err
-	}
-	diff, err := jsonpatch.CreateMergePatch(oldJSON, newJSON)
-	if err != nil {
-		return nil, err
-	}
-	var patch map[string]any
-	if err := json.Unmarshal(diff, &patch); err != nil {
-		return nil, err
-	}
-	if len(patch) == 0 {
-		return nil, nil
-	}
-	patch["metadata"] = map[string]any{"uid": uid}
-	return json.Marshal(patch)
+	// The UID makes the patch fail on a pod recreated under the same name.
+	return statuspatch.Diff(old, new, map[string]any{"metadata": map[string]any{"uid": uid}})
 }
