@@ -89,3 +89,9 @@ kind-test:
 # A module of its own (it needs k8s.io/kubernetes); see test/aggregated.
 test-aggregated:
 	cd test/aggregated && $(GO) test -count=1 -timeout 30m ./...
+
+# The standard benchmark set: skiff up with 100 simulated nodes, 2000 pods,
+# every skiff-bench scenario (hack/bench.sh prints the figures).
+.PHONY: bench
+bench: build
+	hack/bench.sh $(BIN)
