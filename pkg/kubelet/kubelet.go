@@ -87,9 +87,6 @@ func NewNode(ctx context.Context, cfg NodeConfig) *Node {
 	}
 }
 
-// Name is the node's name.
-func (n *Node) Name() string { return n.name }
-
 // Run registers the node and keeps its status and lease fresh until ctx ends.
 func (n *Node) Run(ctx context.Context) {
 	var wg sync.WaitGroup

@@ -5,7 +5,6 @@
 package supervisor
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,9 +40,8 @@ type Spec struct {
 type Process struct {
 	spec Spec
 
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	restarts int
+	mu  sync.Mutex
+	cmd *exec.Cmd
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed by Stop
@@ -67,13 +65,6 @@ func Start(spec Spec) (*Process, error) {
 
 // LogPath is where the process's output goes.
 func (p *Process) LogPath() string { return filepath.Join(p.spec.LogDir, p.spec.Name+".log") }
-
-// Restarts counts how often the process was restarted after dying.
-func (p *Process) Restarts() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.restarts
-}
 
 // Pid is the current process's id, or 0 between restarts.
 func (p *Process) Pid() int {
@@ -131,9 +122,6 @@ func (p *Process) supervise(exited <-chan error) {
 			return
 		}
 		backoff = min(2*backoff, maxBackoff)
-		p.mu.Lock()
-		p.restarts++
-		p.mu.Unlock()
 		started = time.Now()
 		next, err := p.startOnce()
 		for err != nil {
@@ -186,16 +174,6 @@ func (p *Process) Stop(grace time.Duration) error {
 		return fmt.Errorf("%s exited with %s", p.spec.Name, cmd.ProcessState)
 	}
 	return nil
-}
-
-// Wait waits until the process is stopped for good, or ctx ends.
-func (p *Process) Wait(ctx context.Context) error {
-	select {
-	case <-p.stopped:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // tail returns the last n lines of a file, for a crash report.

@@ -283,7 +283,7 @@ func (o *Options) ensureServingCert(ca *pki.CA) error {
 	}
 	certFile, keyFile := filepath.Join(o.pkiDir(), "apiserver.crt"), filepath.Join(o.pkiDir(), "apiserver.key")
 	o.SecureServing.ServerCert.CertKey.CertFile, o.SecureServing.ServerCert.CertKey.KeyFile = certFile, keyFile
-	if certCovers(certFile, hosts, ips) {
+	if certCovers(certFile, keyFile, hosts, ips) {
 		return nil
 	}
 	kp, err := ca.ServingCert("skiff-apiserver", hosts, ips)
@@ -293,8 +293,10 @@ func (o *Options) ensureServingCert(ca *pki.CA) error {
 	return kp.WriteFiles(o.pkiDir(), "apiserver.crt", "apiserver.key")
 }
 
-func certCovers(certFile string, hosts []string, ips []net.IP) bool {
-	pair, err := tls.LoadX509KeyPair(certFile, certFile[:len(certFile)-len(".crt")]+".key")
+// certCovers reports whether the pair in certFile and keyFile is valid for
+// at least 30 more days and names every host and IP.
+func certCovers(certFile, keyFile string, hosts []string, ips []net.IP) bool {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil || len(pair.Certificate) == 0 {
 		return false
 	}

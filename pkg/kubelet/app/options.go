@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
 	logsapi "k8s.io/component-base/logs/api/v1"
@@ -128,13 +127,6 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 
 	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
 	return fss
-}
-
-// AddFlags adds every flag to fs.
-func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	for _, f := range o.Flags().FlagSets {
-		fs.AddFlagSet(f)
-	}
 }
 
 // Complete fills in what depends on the machine.

@@ -92,13 +92,6 @@ func (p *PodWorkers) Known(uid types.UID) bool {
 	return ok
 }
 
-// Len is the number of pods with a worker.
-func (p *PodWorkers) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.workers)
-}
-
 // CleanupOrphans stops and removes the containers of pods that have no
 // worker: pods deleted while the kubelet was down, or never this node's.
 // Call it only once every pod in the informer has been handed to UpdatePod.

@@ -148,12 +148,6 @@ func (c *Cache) AddPod(pod *v1alpha1.Pod) error {
 	return nil
 }
 
-// UpdatePod records a change to a bound pod. Requests cannot change after
-// binding today, but the cache keeps the newest object either way.
-func (c *Cache) UpdatePod(_, newPod *v1alpha1.Pod) error {
-	return c.AddPod(newPod)
-}
-
 // RemovePod releases a pod's resources: it was deleted, or finished.
 func (c *Cache) RemovePod(pod *v1alpha1.Pod) error {
 	c.mu.Lock()

@@ -68,11 +68,6 @@ func (h *keyedHeap[T]) Pop() (T, bool) {
 // Len returns the number of items.
 func (h *keyedHeap[T]) Len() int { return len(h.data.items) }
 
-// List returns the items in no particular order.
-func (h *keyedHeap[T]) List() []T {
-	return append([]T(nil), h.data.items...)
-}
-
 // heapData implements heap.Interface and keeps index in step with items.
 type heapData[T any] struct {
 	items []T

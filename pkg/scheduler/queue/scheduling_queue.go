@@ -85,16 +85,6 @@ type Option func(*PriorityQueue)
 // WithClock sets the clock, for tests.
 func WithClock(c clock.Clock) Option { return func(q *PriorityQueue) { q.clock = c } }
 
-// WithBackoff sets the initial and maximum back-off.
-func WithBackoff(initial, maximum time.Duration) Option {
-	return func(q *PriorityQueue) { q.initialBackoff, q.maxBackoff = initial, maximum }
-}
-
-// WithMaxInUnschedulable sets how long a pod may wait for an event.
-func WithMaxInUnschedulable(d time.Duration) Option {
-	return func(q *PriorityQueue) { q.maxInUnschedulable = d }
-}
-
 // WithPendingPodsRecorder is called with the new counts after every change,
 // under the queue's lock; it must be quick (setting gauges).
 func WithPendingPodsRecorder(f func(PendingCounts)) Option {

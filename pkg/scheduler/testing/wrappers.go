@@ -31,12 +31,6 @@ func MakePod(name string) *PodWrapper {
 // Obj returns the pod.
 func (p *PodWrapper) Obj() *v1alpha1.Pod { return &p.Pod }
 
-// Namespace sets the namespace.
-func (p *PodWrapper) Namespace(ns string) *PodWrapper { p.Pod.Namespace = ns; return p }
-
-// UID sets the UID.
-func (p *PodWrapper) UID(uid string) *PodWrapper { p.Pod.UID = types.UID(uid); return p }
-
 // Req sets the first container's cpu and memory requests ("" leaves one out).
 func (p *PodWrapper) Req(cpu, memory string) *PodWrapper {
 	p.Spec.Containers[0].Resources.Requests = resourceList(cpu, memory, "")
@@ -111,9 +105,6 @@ func (p *PodWrapper) Created(t time.Time) *PodWrapper {
 
 // Phase sets status.phase.
 func (p *PodWrapper) Phase(phase v1alpha1.PodPhase) *PodWrapper { p.Status.Phase = phase; return p }
-
-// Labels sets the labels.
-func (p *PodWrapper) Labels(l map[string]string) *PodWrapper { p.Pod.Labels = l; return p }
 
 // Term is a node selector term of one requirement.
 func Term(key string, op v1alpha1.NodeSelectorOperator, values ...string) v1alpha1.NodeSelectorTerm {
