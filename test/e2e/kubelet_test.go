@@ -67,7 +67,7 @@ func TestKubeletProcessRuntime(t *testing.T) {
 		if out := k.MustRun(t, "", "get", "pod", "web", "-o", "wide"); !regexp.MustCompile(`web\s+1/1\s+Running\s+0\s+\S+\s+127\.0\.0\.1\s+n1`).MatchString(out) {
 			t.Errorf("get pod -o wide:\n%s", out)
 		}
-		if pids := framework.ProcessesWithArg(web); len(pids) != 1 {
+		if pids := framework.ContainerGroups(web); len(pids) != 1 {
 			t.Errorf("web runs as %d processes, want 1", len(pids))
 		}
 
@@ -210,7 +210,7 @@ func TestKubeletProcessRuntime(t *testing.T) {
 		k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/keep-0", "pod/keep-1", "pod/keep-2", "--timeout=60s")
 		pids := map[string]int{}
 		for name, m := range markers {
-			found := framework.ProcessesWithArg(m)
+			found := framework.ContainerGroups(m)
 			if len(found) != 1 {
 				t.Fatalf("%s runs as %d processes, want 1", name, len(found))
 			}
@@ -231,7 +231,7 @@ func TestKubeletProcessRuntime(t *testing.T) {
 		k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/after", "--timeout=60s")
 		waitForPodField(t, k, "keep-2", "{.status.containerStatuses[0].restartCount}/{.status.containerStatuses[0].ready}", regexp.MustCompile(`^1/true$`))
 		for name, m := range markers {
-			found := framework.ProcessesWithArg(m)
+			found := framework.ContainerGroups(m)
 			if len(found) != 1 {
 				t.Errorf("%s runs as %d processes after the restart, want 1", name, len(found))
 				continue

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -207,6 +208,49 @@ func ProcessesWithArg(arg string) []int {
 		}
 	}
 	return found
+}
+
+// ContainerGroups returns the process groups of the live processes that
+// carry marker. The process runtime runs each container as a process group
+// of its own, led by its main process, so this counts copies of a
+// container: a shell that forks a child (which carries its arguments until
+// it execs) still makes one group.
+func ContainerGroups(marker string) []int {
+	var groups []int
+	for _, pid := range ProcessesWithArg(marker) {
+		pgid, err := ProcessGroupOf(pid)
+		if err != nil {
+			continue // gone since it was listed
+		}
+		if !slices.Contains(groups, pgid) {
+			groups = append(groups, pgid)
+		}
+	}
+	slices.Sort(groups)
+	return groups
+}
+
+// ProcessGroupOf reads a process's group from /proc/<pid>/stat.
+func ProcessGroupOf(pid int) (int, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read stat of process %d: %w", pid, err)
+	}
+	// The command name may hold spaces; the fields after it are state,
+	// ppid, pgrp.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse stat of process %d: %q", pid, stat)
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 3 {
+		return 0, fmt.Errorf("parse stat of process %d: %q", pid, stat)
+	}
+	pgid, err := strconv.Atoi(fields[2])
+	if err != nil {
+		return 0, fmt.Errorf("parse process group of process %d: %w", pid, err)
+	}
+	return pgid, nil
 }
 
 // Alive reports whether pid is a live, non-zombie process.
