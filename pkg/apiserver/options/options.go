@@ -209,6 +209,8 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 	// No priority and fairness: it needs the core API's FlowSchema
 	// informers. The max-in-flight limits guard the server instead.
 	gc.FlowControl = nil
+	// Handlers give up just before the timeout filter; see BuildHandlerChain.
+	gc.BuildHandlerChainFunc = apiserver.BuildHandlerChain
 	gc.AdmissionControl = noderestriction.New()
 
 	extra := apiserver.ExtraConfig{EventTTL: o.EventTTL}
