@@ -26,6 +26,10 @@ const (
 	nodePods   = 110
 )
 
+// scenarioSchedule names the scenario and labels the nodes it registers,
+// which its pods select.
+const scenarioSchedule = "schedule"
+
 // ScheduleOptions configures the schedule scenario.
 type ScheduleOptions struct {
 	// Nodes is how many nodes to register (bench-node-0...), with status
@@ -57,7 +61,7 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 	if o.SchedulerName == "" {
 		o.SchedulerName = v1alpha1.DefaultSchedulerName
 	}
-	const scenario = "schedule"
+	const scenario = scenarioSchedule
 	ns, run := e.namespace(scenario), newRunID()
 	r := report.New(scenario)
 	r.Parameters["nodes"] = o.Nodes
@@ -90,6 +94,10 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 		create(ctx, e.Progress, "create pods", o.Pods, func(i int) *v1alpha1.Pod {
 			p := newPod(ns, podName(scenario, run, i), scenario, run)
 			p.Spec.SchedulerName = o.SchedulerName
+			// Only the nodes registered here: a cluster's real or
+			// simulated nodes would start the pods, and their status
+			// writes are not the scheduler's work.
+			p.Spec.NodeSelector = map[string]string{LabelScenario: scenario}
 			return p
 		})
 	bar := progress.Start(e.Progress, "pods bound", created)
@@ -162,7 +170,7 @@ func (nr *nodeRegistrar) registerOne(ctx context.Context, name string) error {
 	nodes := nr.e.Client.CoreV1alpha1().Nodes()
 	node, err := nodes.Create(ctx, &v1alpha1.Node{ObjectMeta: metav1.ObjectMeta{
 		Name:   name,
-		Labels: map[string]string{"kubernetes.io/hostname": name, LabelScenario: "schedule"},
+		Labels: map[string]string{"kubernetes.io/hostname": name, LabelScenario: scenarioSchedule},
 	}}, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		node, err = nodes.Get(ctx, name, metav1.GetOptions{})
