@@ -33,9 +33,19 @@ kube::codegen::gen_openapi \
     --boilerplate "${BOILERPLATE}" \
     "${ROOT}/pkg/apis"
 
+# applyconfiguration-gen needs the OpenAPI definitions just generated, as one
+# OpenAPI document, to embed the structured-merge-diff schema that
+# fake.NewClientset and the Extract<Kind> functions parse. The document is
+# derived entirely from zz_generated.openapi.go and its result is embedded in
+# applyconfiguration/internal, so it is a temporary file, not a committed one.
+MODELS_SCHEMA=$(mktemp)
+trap 'rm -f "${MODELS_SCHEMA}"' EXIT
+go run ./hack/tools/models-schema >"${MODELS_SCHEMA}"
+
 kube::codegen::gen_client \
     --with-watch \
     --with-applyconfig \
+    --applyconfig-openapi-schema "${MODELS_SCHEMA}" \
     --output-dir "${ROOT}/pkg/generated" \
     --output-pkg "${MODULE}/pkg/generated" \
     --boilerplate "${BOILERPLATE}" \

@@ -90,7 +90,7 @@ func TestParallelStopsStartingCallsWhenCancelled(t *testing.T) {
 // with a conflict: the failures are counted by code, not as pods created,
 // and cleanup deletes the rest.
 func TestCreateCountsFailuresByCode(t *testing.T) {
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	var n atomic.Int32
 	client.PrependReactor("create", "pods", func(clienttesting.Action) (bool, runtime.Object, error) {
 		if n.Add(1)%4 == 0 {
@@ -115,7 +115,7 @@ func TestCreateCountsFailuresByCode(t *testing.T) {
 }
 
 func TestScenariosRefuseNonsenseOptions(t *testing.T) {
-	e := Env{Client: fake.NewSimpleClientset()}
+	e := Env{Client: fake.NewClientset()}
 	ctx := context.Background()
 	tests := []struct {
 		name string

@@ -26,7 +26,7 @@ import (
 // Conflict on an update from a stale read. (The plain fake tracker checks
 // no resourceVersion, which would hide a lock that forgets to send it.)
 func newLeaseServer() *fake.Clientset {
-	cs := fake.NewSimpleClientset()
+	cs := fake.NewClientset()
 	var mu sync.Mutex
 	leases := map[string]*v1alpha1.Lease{}
 	rv := 0

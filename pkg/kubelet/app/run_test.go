@@ -87,7 +87,7 @@ func getPod(t *testing.T, client *fake.Clientset, name string) *v1alpha1.Pod {
 func TestKubeletRunsPodsWithTheProcessRuntime(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	startKubelet(t, testOptions(t, root), client)
 
 	waitFor(t, "a Ready node", func() bool {
@@ -141,7 +141,7 @@ func TestKubeletRunsPodsWithTheProcessRuntime(t *testing.T) {
 func TestRestartedKubeletNeitherDuplicatesNorOrphans(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	stop := startKubelet(t, testOptions(t, root), client)
 	for _, name := range []string{"keep", "gone"} {
 		if _, err := client.CoreV1alpha1().Pods("default").Create(ctx, shPod(name, v1alpha1.RestartPolicyAlways, "exec sleep 300"), metav1.CreateOptions{}); err != nil {

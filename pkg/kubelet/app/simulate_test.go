@@ -20,7 +20,7 @@ func TestSimulatedNodes(t *testing.T) {
 	if o.KubeAPIQPS != 51 || o.KubeAPIBurst != 102 {
 		t.Errorf("qps %v burst %v: want more for simulated nodes", o.KubeAPIQPS, o.KubeAPIBurst)
 	}
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runSimulated(ctx, o, clients{api: client, events: client}) }()

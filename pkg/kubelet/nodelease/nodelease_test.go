@@ -14,7 +14,7 @@ import (
 
 func TestLeaseIsCreatedAndRenewed(t *testing.T) {
 	ctx := context.Background()
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	clk := testingclock.NewFakeClock(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC))
 	c := New(client, "n1", 0, 0, clk)
 	if err := c.Renew(ctx); err != nil {
@@ -39,7 +39,7 @@ func TestLeaseIsCreatedAndRenewed(t *testing.T) {
 
 func TestLeaseRecoversWhenDeleted(t *testing.T) {
 	ctx := context.Background()
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	c := New(client, "n1", 0, 0, nil)
 	if err := c.Renew(ctx); err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestLeaseTakesOverAnExistingOne(t *testing.T) {
 	ctx := context.Background()
 	other := "someone-else"
 	existing := &v1alpha1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "n1", Namespace: Namespace}, Spec: v1alpha1.LeaseSpec{HolderIdentity: &other}}
-	client := fake.NewSimpleClientset(existing)
+	client := fake.NewClientset(existing)
 	if err := New(client, "n1", 0, 0, nil).Renew(ctx); err != nil {
 		t.Fatal(err)
 	}

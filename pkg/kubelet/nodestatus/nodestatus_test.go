@@ -48,7 +48,7 @@ func statusPatches(client *fake.Clientset) int {
 
 func TestRegistersAReadyNode(t *testing.T) {
 	ctx := context.Background()
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	clk := testingclock.NewFakeClock(epoch)
 	c := New(client, testConfig(&fakeRuntime{}, clk))
 	if err := c.Sync(ctx); err != nil {
@@ -90,7 +90,7 @@ func TestRegistersAReadyNode(t *testing.T) {
 
 func TestStatusWrittenOnChangeAndEveryMinute(t *testing.T) {
 	ctx := context.Background()
-	client := fake.NewSimpleClientset()
+	client := fake.NewClientset()
 	clk := testingclock.NewFakeClock(epoch)
 	rt := &fakeRuntime{}
 	c := New(client, testConfig(rt, clk))
@@ -141,7 +141,7 @@ func TestTakesOverAnExistingNode(t *testing.T) {
 	ctx := context.Background()
 	existing := &v1alpha1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"keep": "me"}},
 		Spec: v1alpha1.NodeSpec{Unschedulable: true}}
-	client := fake.NewSimpleClientset(existing)
+	client := fake.NewClientset(existing)
 	c := New(client, testConfig(&fakeRuntime{}, testingclock.NewFakeClock(epoch)))
 	if err := c.Sync(ctx); err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, pod *v1alpha1.Pod) *harness {
-	h := &harness{t: t, client: fake.NewSimpleClientset(pod), rt: fakeruntime.New(), clock: testingclock.NewFakeClock(epoch), recorder: record.NewFakeRecorder(100)}
+	h := &harness{t: t, client: fake.NewClientset(pod), rt: fakeruntime.New(), clock: testingclock.NewFakeClock(epoch), recorder: record.NewFakeRecorder(100)}
 	h.rt.Now = h.clock.Now
 	h.p = New(context.Background(), Config{
 		Client: h.client, Runtime: h.rt, Status: status.NewManager(h.client, nil),
@@ -449,7 +449,7 @@ func TestWorkersRunAndDeletePods(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pod := newPod(v1alpha1.RestartPolicyAlways, "a")
-	client := fake.NewSimpleClientset(pod)
+	client := fake.NewClientset(pod)
 	rt := fakeruntime.New()
 	p := New(ctx, Config{Client: client, Runtime: rt, Status: status.NewManager(client, nil), HostIP: "10.0.0.9"})
 	rt.SetOnChange(p.Notify)
@@ -479,7 +479,7 @@ func TestCleanupOrphans(t *testing.T) {
 	known := newPod(v1alpha1.RestartPolicyAlways, "a")
 	orphan := newPod(v1alpha1.RestartPolicyAlways, "a")
 	orphan.UID, orphan.Name = types.UID("uid-orphan"), "old"
-	client := fake.NewSimpleClientset(known)
+	client := fake.NewClientset(known)
 	rt := fakeruntime.New()
 	_, _ = rt.StartContainer(ctx, orphan, &orphan.Spec.Containers[0], 0)
 	p := New(ctx, Config{Client: client, Runtime: rt, Status: status.NewManager(client, nil)})

@@ -32,7 +32,7 @@ func TestManagerWritesOnlyChanges(t *testing.T) {
 	ctx := context.Background()
 	p := pod(v1alpha1.RestartPolicyAlways, "a")
 	p.CreationTimestamp = metav1.NewTime(t0)
-	client := fake.NewSimpleClientset(p)
+	client := fake.NewClientset(p)
 	obs := &countingObserver{}
 	m := NewManager(client, obs)
 	m.now = func() time.Time { return t0.Add(2 * time.Second) }
@@ -108,7 +108,7 @@ func TestManagerRemovesFieldsThatWentAway(t *testing.T) {
 
 func TestManagerIgnoresADeletedPod(t *testing.T) {
 	p := pod(v1alpha1.RestartPolicyAlways, "a")
-	m := NewManager(fake.NewSimpleClientset(), nil)
+	m := NewManager(fake.NewClientset(), nil)
 	if err := m.SetPodStatus(context.Background(), p, Compute(Input{Pod: p, Now: now})); err != nil {
 		t.Errorf("writing the status of a deleted pod: %v", err)
 	}

@@ -34,9 +34,9 @@ func (f *FakeAPI) SetBindError(fn func(b *v1alpha1.Binding) error) {
 
 // NewFakeAPI returns a fake API server holding objects.
 func NewFakeAPI(objects ...runtime.Object) *FakeAPI {
-	// NewSimpleClientset, not NewClientset: the generated apply-configuration
-	// schema is empty, so the field-managed tracker rejects every create.
-	f := &FakeAPI{Client: fake.NewSimpleClientset(objects...), binds: map[string]int{}}
+	// NewClientset's tracker records managedFields as skiff-apiserver does,
+	// using the apply-configuration schema generated for skiff's kinds.
+	f := &FakeAPI{Client: fake.NewClientset(objects...), binds: map[string]int{}}
 	f.Client.PrependReactor("create", "pods", f.reactToBinding)
 	return f
 }

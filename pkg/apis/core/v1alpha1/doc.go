@@ -2,7 +2,9 @@
 // +k8s:conversion-gen=skiff.dev/skiff/pkg/apis/core
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:openapi-gen=true
-// +k8s:openapi-model-package=dev.skiff.core.v1alpha1
+// The model package is the REST-friendly form of this Go path, as upstream's are:
+// it is what applyconfiguration-gen and the fake clientset's type converter both look up.
+// +k8s:openapi-model-package=dev.skiff.skiff.pkg.apis.core.v1alpha1
 // +groupName=core.skiff.dev
 
 // Package v1alpha1 is the v1alpha1 version of the core.skiff.dev API: the types

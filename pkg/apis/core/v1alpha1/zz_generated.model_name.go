@@ -23,200 +23,200 @@ package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Affinity) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Affinity"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Affinity"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Binding) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Binding"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Binding"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Container) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Container"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Container"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerPort) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ContainerPort"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerPort"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerState) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ContainerState"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerState"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerStateRunning) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ContainerStateRunning"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateRunning"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerStateTerminated) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ContainerStateTerminated"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateTerminated"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerStateWaiting) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ContainerStateWaiting"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateWaiting"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerStatus) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ContainerStatus"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DaemonEndpoint) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.DaemonEndpoint"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.DaemonEndpoint"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EnvVar) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.EnvVar"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.EnvVar"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Event) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Event"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Event"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EventList) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.EventList"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.EventList"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in EventSource) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.EventSource"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.EventSource"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Lease) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Lease"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Lease"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in LeaseList) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.LeaseList"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.LeaseList"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in LeaseSpec) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.LeaseSpec"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.LeaseSpec"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Node) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Node"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Node"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeAddress) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeAddress"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAddress"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeAffinity) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeAffinity"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAffinity"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeCondition) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeCondition"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeCondition"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeDaemonEndpoints) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeDaemonEndpoints"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeDaemonEndpoints"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeList) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeList"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeList"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeSelector) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeSelector"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelector"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeSelectorRequirement) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeSelectorRequirement"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorRequirement"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeSelectorTerm) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeSelectorTerm"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorTerm"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeSpec) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeSpec"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSpec"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeStatus) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeStatus"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in NodeSystemInfo) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.NodeSystemInfo"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSystemInfo"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ObjectReference) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ObjectReference"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ObjectReference"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Pod) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Pod"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Pod"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodCondition) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.PodCondition"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodCondition"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodList) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.PodList"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodList"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodLogOptions) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.PodLogOptions"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodLogOptions"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodSpec) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.PodSpec"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodSpec"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodStatus) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.PodStatus"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PreferredSchedulingTerm) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.PreferredSchedulingTerm"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PreferredSchedulingTerm"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ResourceRequirements) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.ResourceRequirements"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ResourceRequirements"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Taint) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Taint"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Taint"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Toleration) OpenAPIModelName() string {
-	return "dev.skiff.core.v1alpha1.Toleration"
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Toleration"
 }

@@ -39,6 +39,803 @@ func Parser() *typed.Parser {
 var parserOnce sync.Once
 var parser *typed.Parser
 var schemaYAML = typed.YAMLObject(`types:
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Affinity
+  map:
+    fields:
+    - name: nodeAffinity
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAffinity
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Container
+  map:
+    fields:
+    - name: args
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: command
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: env
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.EnvVar
+          elementRelationship: associative
+          keys:
+          - name
+    - name: image
+      type:
+        scalar: string
+      default: ""
+    - name: imagePullPolicy
+      type:
+        scalar: string
+    - name: name
+      type:
+        scalar: string
+      default: ""
+    - name: ports
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerPort
+          elementRelationship: associative
+          keys:
+          - containerPort
+          - protocol
+    - name: resources
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ResourceRequirements
+      default: {}
+    - name: workingDir
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerPort
+  map:
+    fields:
+    - name: containerPort
+      type:
+        scalar: numeric
+      default: 0
+    - name: hostPort
+      type:
+        scalar: numeric
+    - name: name
+      type:
+        scalar: string
+    - name: protocol
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerState
+  map:
+    fields:
+    - name: running
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateRunning
+    - name: terminated
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateTerminated
+    - name: waiting
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateWaiting
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateRunning
+  map:
+    fields:
+    - name: startedAt
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateTerminated
+  map:
+    fields:
+    - name: containerID
+      type:
+        scalar: string
+    - name: exitCode
+      type:
+        scalar: numeric
+      default: 0
+    - name: finishedAt
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: message
+      type:
+        scalar: string
+    - name: reason
+      type:
+        scalar: string
+    - name: signal
+      type:
+        scalar: numeric
+    - name: startedAt
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStateWaiting
+  map:
+    fields:
+    - name: message
+      type:
+        scalar: string
+    - name: reason
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStatus
+  map:
+    fields:
+    - name: containerID
+      type:
+        scalar: string
+    - name: image
+      type:
+        scalar: string
+      default: ""
+    - name: imageID
+      type:
+        scalar: string
+    - name: lastState
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerState
+      default: {}
+    - name: name
+      type:
+        scalar: string
+      default: ""
+    - name: ready
+      type:
+        scalar: boolean
+      default: false
+    - name: restartCount
+      type:
+        scalar: numeric
+      default: 0
+    - name: started
+      type:
+        scalar: boolean
+    - name: state
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerState
+      default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.DaemonEndpoint
+  map:
+    fields:
+    - name: Port
+      type:
+        scalar: numeric
+      default: 0
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.EnvVar
+  map:
+    fields:
+    - name: name
+      type:
+        scalar: string
+      default: ""
+    - name: value
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Event
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: count
+      type:
+        scalar: numeric
+    - name: eventTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime
+    - name: firstTimestamp
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: involvedObject
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ObjectReference
+      default: {}
+    - name: kind
+      type:
+        scalar: string
+    - name: lastTimestamp
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: message
+      type:
+        scalar: string
+    - name: metadata
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+      default: {}
+    - name: reason
+      type:
+        scalar: string
+    - name: reportingComponent
+      type:
+        scalar: string
+      default: ""
+    - name: reportingInstance
+      type:
+        scalar: string
+      default: ""
+    - name: source
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.EventSource
+      default: {}
+    - name: type
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.EventSource
+  map:
+    fields:
+    - name: component
+      type:
+        scalar: string
+    - name: host
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Lease
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: kind
+      type:
+        scalar: string
+    - name: metadata
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+      default: {}
+    - name: spec
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.LeaseSpec
+      default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.LeaseSpec
+  map:
+    fields:
+    - name: acquireTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime
+    - name: holderIdentity
+      type:
+        scalar: string
+    - name: leaseDurationSeconds
+      type:
+        scalar: numeric
+    - name: leaseTransitions
+      type:
+        scalar: numeric
+    - name: renewTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Node
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: kind
+      type:
+        scalar: string
+    - name: metadata
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+      default: {}
+    - name: spec
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSpec
+      default: {}
+    - name: status
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeStatus
+      default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAddress
+  map:
+    fields:
+    - name: address
+      type:
+        scalar: string
+      default: ""
+    - name: type
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAffinity
+  map:
+    fields:
+    - name: preferredDuringSchedulingIgnoredDuringExecution
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PreferredSchedulingTerm
+          elementRelationship: atomic
+    - name: requiredDuringSchedulingIgnoredDuringExecution
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelector
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeCondition
+  map:
+    fields:
+    - name: lastHeartbeatTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: lastTransitionTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: message
+      type:
+        scalar: string
+    - name: reason
+      type:
+        scalar: string
+    - name: status
+      type:
+        scalar: string
+      default: ""
+    - name: type
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeDaemonEndpoints
+  map:
+    fields:
+    - name: kubeletEndpoint
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.DaemonEndpoint
+      default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelector
+  map:
+    fields:
+    - name: nodeSelectorTerms
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorTerm
+          elementRelationship: atomic
+    elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorRequirement
+  map:
+    fields:
+    - name: key
+      type:
+        scalar: string
+      default: ""
+    - name: operator
+      type:
+        scalar: string
+      default: ""
+    - name: values
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorTerm
+  map:
+    fields:
+    - name: matchExpressions
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorRequirement
+          elementRelationship: atomic
+    elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSpec
+  map:
+    fields:
+    - name: taints
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Taint
+          elementRelationship: atomic
+    - name: unschedulable
+      type:
+        scalar: boolean
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeStatus
+  map:
+    fields:
+    - name: addresses
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAddress
+          elementRelationship: associative
+          keys:
+          - type
+    - name: allocatable
+      type:
+        map:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.api.resource.Quantity
+    - name: capacity
+      type:
+        map:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.api.resource.Quantity
+    - name: conditions
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeCondition
+          elementRelationship: associative
+          keys:
+          - type
+    - name: daemonEndpoints
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeDaemonEndpoints
+      default: {}
+    - name: nodeInfo
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSystemInfo
+      default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSystemInfo
+  map:
+    fields:
+    - name: architecture
+      type:
+        scalar: string
+      default: ""
+    - name: containerRuntimeVersion
+      type:
+        scalar: string
+      default: ""
+    - name: kernelVersion
+      type:
+        scalar: string
+      default: ""
+    - name: kubeletVersion
+      type:
+        scalar: string
+      default: ""
+    - name: machineID
+      type:
+        scalar: string
+      default: ""
+    - name: operatingSystem
+      type:
+        scalar: string
+      default: ""
+    - name: osImage
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ObjectReference
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: fieldPath
+      type:
+        scalar: string
+    - name: kind
+      type:
+        scalar: string
+    - name: name
+      type:
+        scalar: string
+    - name: namespace
+      type:
+        scalar: string
+    - name: resourceVersion
+      type:
+        scalar: string
+    - name: uid
+      type:
+        scalar: string
+    elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Pod
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: kind
+      type:
+        scalar: string
+    - name: metadata
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+      default: {}
+    - name: spec
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodSpec
+      default: {}
+    - name: status
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodStatus
+      default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodCondition
+  map:
+    fields:
+    - name: lastProbeTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: lastTransitionTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: message
+      type:
+        scalar: string
+    - name: reason
+      type:
+        scalar: string
+    - name: status
+      type:
+        scalar: string
+      default: ""
+    - name: type
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodSpec
+  map:
+    fields:
+    - name: affinity
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Affinity
+    - name: containers
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Container
+          elementRelationship: associative
+          keys:
+          - name
+    - name: nodeName
+      type:
+        scalar: string
+    - name: nodeSelector
+      type:
+        map:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: priority
+      type:
+        scalar: numeric
+    - name: restartPolicy
+      type:
+        scalar: string
+    - name: schedulerName
+      type:
+        scalar: string
+    - name: terminationGracePeriodSeconds
+      type:
+        scalar: numeric
+    - name: tolerations
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Toleration
+          elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodStatus
+  map:
+    fields:
+    - name: conditions
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodCondition
+          elementRelationship: associative
+          keys:
+          - type
+    - name: containerStatuses
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ContainerStatus
+          elementRelationship: atomic
+    - name: hostIP
+      type:
+        scalar: string
+    - name: message
+      type:
+        scalar: string
+    - name: phase
+      type:
+        scalar: string
+    - name: podIP
+      type:
+        scalar: string
+    - name: reason
+      type:
+        scalar: string
+    - name: startTime
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PreferredSchedulingTerm
+  map:
+    fields:
+    - name: preference
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorTerm
+      default: {}
+    - name: weight
+      type:
+        scalar: numeric
+      default: 0
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ResourceRequirements
+  map:
+    fields:
+    - name: limits
+      type:
+        map:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.api.resource.Quantity
+    - name: requests
+      type:
+        map:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.api.resource.Quantity
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Taint
+  map:
+    fields:
+    - name: effect
+      type:
+        scalar: string
+      default: ""
+    - name: key
+      type:
+        scalar: string
+      default: ""
+    - name: timeAdded
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: value
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Toleration
+  map:
+    fields:
+    - name: effect
+      type:
+        scalar: string
+    - name: key
+      type:
+        scalar: string
+    - name: operator
+      type:
+        scalar: string
+    - name: tolerationSeconds
+      type:
+        scalar: numeric
+    - name: value
+      type:
+        scalar: string
+- name: io.k8s.apimachinery.pkg.api.resource.Quantity
+  scalar: untyped
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1
+  map:
+    elementType:
+      scalar: untyped
+      list:
+        elementType:
+          namedType: __untyped_atomic_
+        elementRelationship: atomic
+      map:
+        elementType:
+          namedType: __untyped_deduced_
+        elementRelationship: separable
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: fieldsType
+      type:
+        scalar: string
+    - name: fieldsV1
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1
+    - name: manager
+      type:
+        scalar: string
+    - name: operation
+      type:
+        scalar: string
+    - name: subresource
+      type:
+        scalar: string
+    - name: time
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime
+  scalar: untyped
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+  map:
+    fields:
+    - name: annotations
+      type:
+        map:
+          elementType:
+            scalar: string
+    - name: creationTimestamp
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: deletionGracePeriodSeconds
+      type:
+        scalar: numeric
+    - name: deletionTimestamp
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: finalizers
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: associative
+    - name: generateName
+      type:
+        scalar: string
+    - name: generation
+      type:
+        scalar: numeric
+    - name: labels
+      type:
+        map:
+          elementType:
+            scalar: string
+    - name: managedFields
+      type:
+        list:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry
+          elementRelationship: atomic
+    - name: name
+      type:
+        scalar: string
+    - name: namespace
+      type:
+        scalar: string
+    - name: ownerReferences
+      type:
+        list:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference
+          elementRelationship: associative
+          keys:
+          - uid
+    - name: resourceVersion
+      type:
+        scalar: string
+    - name: selfLink
+      type:
+        scalar: string
+    - name: uid
+      type:
+        scalar: string
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+      default: ""
+    - name: blockOwnerDeletion
+      type:
+        scalar: boolean
+    - name: controller
+      type:
+        scalar: boolean
+    - name: kind
+      type:
+        scalar: string
+      default: ""
+    - name: name
+      type:
+        scalar: string
+      default: ""
+    - name: uid
+      type:
+        scalar: string
+      default: ""
+    elementRelationship: atomic
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+  scalar: untyped
 - name: __untyped_atomic_
   scalar: untyped
   list:

@@ -21,7 +21,10 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	internal "skiff.dev/skiff/pkg/generated/applyconfiguration/internal"
 )
 
 // EventApplyConfiguration represents a declarative configuration of the Event type for use
@@ -65,6 +68,41 @@ func Event(name, namespace string) *EventApplyConfiguration {
 	b.WithKind("Event")
 	b.WithAPIVersion("core.skiff.dev/v1alpha1")
 	return b
+}
+
+// ExtractEventFrom extracts the applied configuration owned by fieldManager from
+// event for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// event must be a unmodified Event API object that was retrieved from the Kubernetes API.
+// ExtractEventFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractEventFrom(event *corev1alpha1.Event, fieldManager string, subresource string) (*EventApplyConfiguration, error) {
+	b := &EventApplyConfiguration{}
+	err := managedfields.ExtractInto(event, internal.Parser().Type("dev.skiff.skiff.pkg.apis.core.v1alpha1.Event"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(event.Name)
+	b.WithNamespace(event.Namespace)
+
+	b.WithKind("Event")
+	b.WithAPIVersion("core.skiff.dev/v1alpha1")
+	return b, nil
+}
+
+// ExtractEvent extracts the applied configuration owned by fieldManager from
+// event. If no managedFields are found in event for fieldManager, a
+// EventApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// event must be a unmodified Event API object that was retrieved from the Kubernetes API.
+// ExtractEvent provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractEvent(event *corev1alpha1.Event, fieldManager string) (*EventApplyConfiguration, error) {
+	return ExtractEventFrom(event, fieldManager, "")
 }
 
 func (b EventApplyConfiguration) IsApplyConfiguration() {}

@@ -21,7 +21,10 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	internal "skiff.dev/skiff/pkg/generated/applyconfiguration/internal"
 )
 
 // LeaseApplyConfiguration represents a declarative configuration of the Lease type for use
@@ -46,6 +49,41 @@ func Lease(name, namespace string) *LeaseApplyConfiguration {
 	b.WithKind("Lease")
 	b.WithAPIVersion("core.skiff.dev/v1alpha1")
 	return b
+}
+
+// ExtractLeaseFrom extracts the applied configuration owned by fieldManager from
+// lease for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// lease must be a unmodified Lease API object that was retrieved from the Kubernetes API.
+// ExtractLeaseFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractLeaseFrom(lease *corev1alpha1.Lease, fieldManager string, subresource string) (*LeaseApplyConfiguration, error) {
+	b := &LeaseApplyConfiguration{}
+	err := managedfields.ExtractInto(lease, internal.Parser().Type("dev.skiff.skiff.pkg.apis.core.v1alpha1.Lease"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(lease.Name)
+	b.WithNamespace(lease.Namespace)
+
+	b.WithKind("Lease")
+	b.WithAPIVersion("core.skiff.dev/v1alpha1")
+	return b, nil
+}
+
+// ExtractLease extracts the applied configuration owned by fieldManager from
+// lease. If no managedFields are found in lease for fieldManager, a
+// LeaseApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// lease must be a unmodified Lease API object that was retrieved from the Kubernetes API.
+// ExtractLease provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractLease(lease *corev1alpha1.Lease, fieldManager string) (*LeaseApplyConfiguration, error) {
+	return ExtractLeaseFrom(lease, fieldManager, "")
 }
 
 func (b LeaseApplyConfiguration) IsApplyConfiguration() {}

@@ -21,7 +21,10 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	internal "skiff.dev/skiff/pkg/generated/applyconfiguration/internal"
 )
 
 // NodeApplyConfiguration represents a declarative configuration of the Node type for use
@@ -47,6 +50,46 @@ func Node(name string) *NodeApplyConfiguration {
 	b.WithKind("Node")
 	b.WithAPIVersion("core.skiff.dev/v1alpha1")
 	return b
+}
+
+// ExtractNodeFrom extracts the applied configuration owned by fieldManager from
+// node for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// node must be a unmodified Node API object that was retrieved from the Kubernetes API.
+// ExtractNodeFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractNodeFrom(node *corev1alpha1.Node, fieldManager string, subresource string) (*NodeApplyConfiguration, error) {
+	b := &NodeApplyConfiguration{}
+	err := managedfields.ExtractInto(node, internal.Parser().Type("dev.skiff.skiff.pkg.apis.core.v1alpha1.Node"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(node.Name)
+
+	b.WithKind("Node")
+	b.WithAPIVersion("core.skiff.dev/v1alpha1")
+	return b, nil
+}
+
+// ExtractNode extracts the applied configuration owned by fieldManager from
+// node. If no managedFields are found in node for fieldManager, a
+// NodeApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// node must be a unmodified Node API object that was retrieved from the Kubernetes API.
+// ExtractNode provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractNode(node *corev1alpha1.Node, fieldManager string) (*NodeApplyConfiguration, error) {
+	return ExtractNodeFrom(node, fieldManager, "")
+}
+
+// ExtractNodeStatus extracts the applied configuration owned by fieldManager from
+// node for the status subresource.
+func ExtractNodeStatus(node *corev1alpha1.Node, fieldManager string) (*NodeApplyConfiguration, error) {
+	return ExtractNodeFrom(node, fieldManager, "status")
 }
 
 func (b NodeApplyConfiguration) IsApplyConfiguration() {}

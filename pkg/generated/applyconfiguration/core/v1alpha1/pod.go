@@ -21,7 +21,10 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
+	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	internal "skiff.dev/skiff/pkg/generated/applyconfiguration/internal"
 )
 
 // PodApplyConfiguration represents a declarative configuration of the Pod type for use
@@ -49,6 +52,53 @@ func Pod(name, namespace string) *PodApplyConfiguration {
 	b.WithKind("Pod")
 	b.WithAPIVersion("core.skiff.dev/v1alpha1")
 	return b
+}
+
+// ExtractPodFrom extracts the applied configuration owned by fieldManager from
+// pod for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// pod must be a unmodified Pod API object that was retrieved from the Kubernetes API.
+// ExtractPodFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractPodFrom(pod *corev1alpha1.Pod, fieldManager string, subresource string) (*PodApplyConfiguration, error) {
+	b := &PodApplyConfiguration{}
+	err := managedfields.ExtractInto(pod, internal.Parser().Type("dev.skiff.skiff.pkg.apis.core.v1alpha1.Pod"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(pod.Name)
+	b.WithNamespace(pod.Namespace)
+
+	b.WithKind("Pod")
+	b.WithAPIVersion("core.skiff.dev/v1alpha1")
+	return b, nil
+}
+
+// ExtractPod extracts the applied configuration owned by fieldManager from
+// pod. If no managedFields are found in pod for fieldManager, a
+// PodApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// pod must be a unmodified Pod API object that was retrieved from the Kubernetes API.
+// ExtractPod provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractPod(pod *corev1alpha1.Pod, fieldManager string) (*PodApplyConfiguration, error) {
+	return ExtractPodFrom(pod, fieldManager, "")
+}
+
+// ExtractPodBinding extracts the applied configuration owned by fieldManager from
+// pod for the binding subresource.
+func ExtractPodBinding(pod *corev1alpha1.Pod, fieldManager string) (*PodApplyConfiguration, error) {
+	return ExtractPodFrom(pod, fieldManager, "binding")
+}
+
+// ExtractPodStatus extracts the applied configuration owned by fieldManager from
+// pod for the status subresource.
+func ExtractPodStatus(pod *corev1alpha1.Pod, fieldManager string) (*PodApplyConfiguration, error) {
+	return ExtractPodFrom(pod, fieldManager, "status")
 }
 
 func (b PodApplyConfiguration) IsApplyConfiguration() {}
