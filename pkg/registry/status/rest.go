@@ -11,6 +11,8 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 // REST is a <kind>/status endpoint.
@@ -50,7 +52,7 @@ func (r *REST) Get(ctx context.Context, name string, options *metav1.GetOptions)
 // Update writes the status. It never creates the object, whatever the
 // caller asks.
 func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, _ bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
+	return rules.Update(ctx, r.store, name, objInfo, createValidation, updateValidation, false, options)
 }
 
 // GetResetFields tells server-side apply which fields the endpoint ignores.

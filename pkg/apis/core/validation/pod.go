@@ -111,10 +111,12 @@ func ValidatePodStatusUpdate(newPod, oldPod *core.Pod) field.ErrorList {
 }
 
 // ValidatePodBinding checks a Binding posted to pods/binding: it names the
-// pod, and its target is a node.
+// pod, its target is a node, and its annotations, which are copied onto the
+// pod, are valid annotations.
 func ValidatePodBinding(binding *core.Binding) field.ErrorList {
 	var allErrs field.ErrorList
 	metaPath := field.NewPath("metadata")
+	allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(binding.Annotations, metaPath.Child("annotations"))...)
 	if binding.Name == "" {
 		allErrs = append(allErrs, field.Required(metaPath.Child("name"), ""))
 	} else {

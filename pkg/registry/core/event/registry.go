@@ -40,16 +40,16 @@ func (strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object
 func (strategy) AllowCreateOnUpdate(context.Context) bool { return true }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateEvent(obj.(*core.Event))
+	return rules.LimitErrors(validation.ValidateEvent(obj.(*core.Event)))
 }
 
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateEventUpdate(obj.(*core.Event), old.(*core.Event))
+	return rules.LimitErrors(validation.ValidateEventUpdate(obj.(*core.Event), old.(*core.Event)))
 }
 
 // REST is the events endpoint.
 type REST struct {
-	*genericregistry.Store
+	rules.Store
 }
 
 // ShortNames lets `kubectl get ev` work.
@@ -82,7 +82,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, ttl t
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: getAttrs}); err != nil {
 		return nil, fmt.Errorf("complete event storage: %w", err)
 	}
-	return &REST{store}, nil
+	return &REST{rules.Store{Store: store}}, nil
 }
 
 func getAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {

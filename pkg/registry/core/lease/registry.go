@@ -37,16 +37,16 @@ func (strategy) PrepareForUpdate(context.Context, runtime.Object, runtime.Object
 func (strategy) AllowUnconditionalUpdate(context.Context) bool { return false }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateLease(obj.(*core.Lease))
+	return rules.LimitErrors(validation.ValidateLease(obj.(*core.Lease)))
 }
 
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateLeaseUpdate(obj.(*core.Lease), old.(*core.Lease))
+	return rules.LimitErrors(validation.ValidateLeaseUpdate(obj.(*core.Lease), old.(*core.Lease)))
 }
 
 // REST is the leases endpoint.
 type REST struct {
-	*genericregistry.Store
+	rules.Store
 }
 
 // Categories puts leases in `kubectl get skiff`.
@@ -72,7 +72,7 @@ func NewREST(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*RES
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter}); err != nil {
 		return nil, fmt.Errorf("complete lease storage: %w", err)
 	}
-	return &REST{store}, nil
+	return &REST{rules.Store{Store: store}}, nil
 }
 
 func printLease(obj runtime.Object) ([]interface{}, error) {

@@ -9,12 +9,13 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"skiff.dev/skiff/pkg/apis/core"
+	"skiff.dev/skiff/pkg/registry/rules"
 	"skiff.dev/skiff/pkg/registry/status"
 )
 
 // REST is the main nodes endpoint.
 type REST struct {
-	*genericregistry.Store
+	rules.Store
 }
 
 var (
@@ -48,5 +49,5 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
 		return nil, nil, fmt.Errorf("complete node storage: %w", err)
 	}
-	return &REST{store}, status.NewREST(store, NewStatusStrategy(s)), nil
+	return &REST{rules.Store{Store: store}}, status.NewREST(store, NewStatusStrategy(s)), nil
 }

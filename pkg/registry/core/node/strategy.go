@@ -64,11 +64,11 @@ func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
 }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateNode(obj.(*core.Node))
+	return rules.LimitErrors(validation.ValidateNode(obj.(*core.Node)))
 }
 
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateNodeUpdate(obj.(*core.Node), old.(*core.Node))
+	return rules.LimitErrors(validation.ValidateNodeUpdate(obj.(*core.Node), old.(*core.Node)))
 }
 
 type statusStrategy struct {
@@ -91,7 +91,7 @@ func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Objec
 }
 
 func (statusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateNodeStatusUpdate(obj.(*core.Node), old.(*core.Node))
+	return rules.LimitErrors(validation.ValidateNodeStatusUpdate(obj.(*core.Node), old.(*core.Node)))
 }
 
 // GetAttrs returns the labels and selectable fields of a node.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
@@ -15,6 +17,7 @@ import (
 
 	"skiff.dev/skiff/pkg/apis/core"
 	"skiff.dev/skiff/pkg/apis/core/validation"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 // BindingREST is pods/binding (and the top-level bindings resource): the only
@@ -57,7 +60,7 @@ func (r *BindingREST) Create(ctx context.Context, name string, obj runtime.Objec
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("name in URL (%q) does not match name in Binding object (%q)", name, binding.Name))
 	}
 	if errs := validation.ValidatePodBinding(binding); len(errs) != 0 {
-		return nil, apierrors.NewInvalid(core.Kind("Binding"), binding.Name, errs)
+		return nil, apierrors.NewInvalid(core.Kind("Binding"), binding.Name, rules.LimitErrors(errs))
 	}
 	if createValidation != nil {
 		if err := createValidation(ctx, binding.DeepCopyObject()); err != nil {
@@ -108,6 +111,13 @@ func (r *BindingREST) bind(ctx context.Context, binding *core.Binding, dryRun bo
 					pod.Annotations = map[string]string{}
 				}
 				pod.Annotations[k] = v
+			}
+			// Each set of annotations may be valid and their union too
+			// large; the pod is not validated again on this path.
+			if len(binding.Annotations) > 0 {
+				if errs := apimachineryvalidation.ValidateAnnotations(pod.Annotations, field.NewPath("metadata", "annotations")); len(errs) > 0 {
+					return nil, apierrors.NewInvalid(core.Kind("Binding"), binding.Name, rules.LimitErrors(errs))
+				}
 			}
 			setCondition(&pod.Status, core.PodCondition{
 				Type:               core.PodScheduled,

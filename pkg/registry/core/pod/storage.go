@@ -10,6 +10,7 @@ import (
 	"k8s.io/apiserver/pkg/storage"
 
 	"skiff.dev/skiff/pkg/apis/core"
+	"skiff.dev/skiff/pkg/registry/rules"
 	"skiff.dev/skiff/pkg/registry/status"
 )
 
@@ -24,7 +25,7 @@ type Storage struct {
 
 // REST is the main pods endpoint.
 type REST struct {
-	*genericregistry.Store
+	rules.Store
 }
 
 var (
@@ -69,7 +70,7 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, no
 	}
 
 	return &Storage{
-		Pod:     &REST{store},
+		Pod:     &REST{rules.Store{Store: store}},
 		Status:  status.NewREST(store, NewStatusStrategy(s)),
 		Binding: &BindingREST{store: store},
 		Log:     &LogREST{store: store, nodes: nodes, kubelet: kubelet},

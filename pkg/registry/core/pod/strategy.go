@@ -69,11 +69,11 @@ func (strategy) PrepareForUpdate(_ context.Context, obj, old runtime.Object) {
 }
 
 func (strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidatePod(obj.(*core.Pod))
+	return rules.LimitErrors(validation.ValidatePod(obj.(*core.Pod)))
 }
 
 func (strategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidatePodUpdate(obj.(*core.Pod), old.(*core.Pod))
+	return rules.LimitErrors(validation.ValidatePodUpdate(obj.(*core.Pod), old.(*core.Pod)))
 }
 
 // CheckGracefulDelete gives a pod that runs on a node its grace period, so the
@@ -127,7 +127,7 @@ func (statusStrategy) PrepareForUpdate(_ context.Context, obj, old runtime.Objec
 }
 
 func (statusStrategy) ValidateUpdate(_ context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidatePodStatusUpdate(obj.(*core.Pod), old.(*core.Pod))
+	return rules.LimitErrors(validation.ValidatePodStatusUpdate(obj.(*core.Pod), old.(*core.Pod)))
 }
 
 // GetAttrs returns the labels and the selectable fields of a pod.
