@@ -25,6 +25,9 @@ const (
 	RuntimeFake    = "fake"
 )
 
+// defaultKubeAPIQPS is upstream kubelet's --kube-api-qps, per node.
+const defaultKubeAPIQPS = 50
+
 // Options are the kubelet's settings, one per flag.
 type Options struct {
 	// Kubeconfig is the node's kubeconfig (user system:node:<name>).
@@ -94,7 +97,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	var fss cliflag.NamedFlagSets
 	fs := fss.FlagSet("cluster")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to the node's kubeconfig file, with the identity system:node:<node-name> in group system:nodes. Empty inside a pod: the pod's service account.")
-	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the API server. 0 means 50, plus one for every 5 simulated nodes.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the API server. 0 means 50 for the node and 50 for each simulated node.")
 	fs.Int32Var(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries to the API server. 0 means twice the QPS.")
 	fs.Float32Var(&o.EventQPS, "event-qps", o.EventQPS, "Events written per second, on their own client.")
 	fs.Int32Var(&o.EventBurst, "event-burst", o.EventBurst, "Burst of events written.")
@@ -139,7 +142,10 @@ func (o *Options) Complete() error {
 		o.NodeName = strings.ToLower(strings.TrimSpace(host))
 	}
 	if o.KubeAPIQPS == 0 {
-		o.KubeAPIQPS = 50 + float32(o.SimulateNodes)/5
+		// Upstream's 50 per kubelet, for each node this process plays: a
+		// shared budget that does not grow with the nodes would throttle
+		// simulated clusters far below what as many real kubelets send.
+		o.KubeAPIQPS = defaultKubeAPIQPS * float32(1+o.SimulateNodes)
 	}
 	if o.KubeAPIBurst == 0 {
 		o.KubeAPIBurst = int32(2 * o.KubeAPIQPS)

@@ -180,6 +180,10 @@ func TestRestartedKubeletNeitherDuplicatesNorOrphans(t *testing.T) {
 		t.Errorf("keep after the restart: %+v", p.Status.ContainerStatuses[0])
 	}
 	markDeleted(t, client, "keep", 0)
+	// The kubelet deletes the pod once its container's exit is recorded:
+	// until then the runtime may still write under root, which the test's
+	// cleanup removes.
+	waitFor(t, "keep to be deleted", func() bool { return getPod(t, client, "keep") == nil })
 	waitFor(t, "keep's process to be gone", func() bool { return !processAlive(keepPID) })
 }
 

@@ -17,8 +17,8 @@ func TestSimulatedNodes(t *testing.T) {
 	if err := o.Complete(); err != nil {
 		t.Fatal(err)
 	}
-	if o.KubeAPIQPS != 51 || o.KubeAPIBurst != 102 {
-		t.Errorf("qps %v burst %v: want more for simulated nodes", o.KubeAPIQPS, o.KubeAPIBurst)
+	if o.KubeAPIQPS != 300 || o.KubeAPIBurst != 600 { // 50 for each of 6 nodes
+		t.Errorf("qps %v burst %v: want 50 per node, burst twice that", o.KubeAPIQPS, o.KubeAPIBurst)
 	}
 	client := fake.NewClientset()
 	ctx, cancel := context.WithCancel(context.Background())
