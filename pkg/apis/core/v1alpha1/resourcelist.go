@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -44,31 +43,51 @@ func (rl *ResourceList) UnmarshalJSON(data []byte) error {
 		*rl = nil
 		return nil
 	}
-	var raw map[ResourceName]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
+	var guarded map[ResourceName]guardedQuantity
+	if err := json.Unmarshal(data, &guarded); err != nil {
+		return nameCostlyQuantity(data, err)
 	}
-	names := make([]ResourceName, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	// Sorted, so that of several bad quantities the same one is reported.
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
 	if *rl == nil {
-		*rl = make(ResourceList, len(raw))
+		*rl = make(ResourceList, len(guarded))
 	}
-	for _, name := range names {
-		value := raw[name]
-		if err := checkQuantityCost(value); err != nil {
-			return fmt.Errorf("resource %s: %w", truncateForError(string(name)), err)
-		}
-		var q resource.Quantity
-		if err := q.UnmarshalJSON(value); err != nil {
-			return err
-		}
-		(*rl)[name] = q
+	for name, q := range guarded {
+		(*rl)[name] = q.Quantity
 	}
 	return nil
+}
+
+// nameCostlyQuantity turns err into an error that names the resource whose
+// quantity is too costly to parse, if that is why decoding failed: the
+// decoder does not say which map key a value's error belongs to. Of
+// several such quantities the first by name is reported, so the answer
+// does not depend on map order. Only failed decodes pay for this pass.
+func nameCostlyQuantity(data []byte, err error) error {
+	var raw map[ResourceName]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return err
+	}
+	var bad ResourceName
+	var badErr error
+	for name, value := range raw {
+		if cerr := checkQuantityCost(value); cerr != nil && (badErr == nil || name < bad) {
+			bad, badErr = name, cerr
+		}
+	}
+	if badErr == nil {
+		return err
+	}
+	return fmt.Errorf("resource %s: %w", truncateForError(string(bad)), badErr)
+}
+
+// guardedQuantity is a Quantity whose JSON is checked for cost before
+// apimachinery parses it.
+type guardedQuantity struct{ resource.Quantity }
+
+func (q *guardedQuantity) UnmarshalJSON(value []byte) error {
+	if err := checkQuantityCost(value); err != nil {
+		return err
+	}
+	return q.Quantity.UnmarshalJSON(value)
 }
 
 // checkQuantityCost looks at a quantity as resource.Quantity's UnmarshalJSON
@@ -80,18 +99,20 @@ func checkQuantityCost(value []byte) error {
 	if l := len(s); l >= 2 && s[0] == '"' && s[l-1] == '"' {
 		s = s[1 : l-1]
 	}
-	str := strings.TrimSpace(string(s))
-	if len(str) > MaxQuantityLength {
+	s = bytes.TrimSpace(s)
+	if len(s) > MaxQuantityLength {
 		return fmt.Errorf("quantity %s is %d characters long; at most %d are accepted",
-			truncateForError(str), len(str), MaxQuantityLength)
+			truncateForError(string(s)), len(s), MaxQuantityLength)
 	}
 	// A quantity's number is digits and dots, so the first e or E starts
 	// its suffix; only a decimal exponent is digits after it ("Ei" and
-	// "E" are binary and SI suffixes).
-	i := strings.IndexAny(str, "eE")
+	// "E" are binary and SI suffixes). Most quantities have neither, and
+	// are let through without an allocation: this runs on every decode.
+	i := bytes.IndexAny(s, "eE")
 	if i < 0 {
 		return nil
 	}
+	str := string(s)
 	digits := str[i+1:]
 	if digits != "" && (digits[0] == '+' || digits[0] == '-') {
 		digits = digits[1:]
