@@ -80,7 +80,10 @@ func nameCostlyQuantity(data []byte, err error) error {
 }
 
 // guardedQuantity is a Quantity whose JSON is checked for cost before
-// apimachinery parses it.
+// apimachinery parses it. It is a decoding aid, not an API type.
+//
+// +k8s:deepcopy-gen=false
+// +k8s:openapi-gen=false
 type guardedQuantity struct{ resource.Quantity }
 
 func (q *guardedQuantity) UnmarshalJSON(value []byte) error {
