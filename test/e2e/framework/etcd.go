@@ -6,59 +6,26 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-var (
-	etcdBuildOnce sync.Once
-	etcdBin       string
-	etcdBuildErr  error
-)
+// etcdBuild is the etcd server of the module skiff already requires, so
+// the external cluster runs the same etcd version the embedded one does.
+var etcdBuild = &goBuild{
+	what:   "etcd",
+	envVar: "SKIFF_ETCD_BIN",
+	file:   "etcd",
+	args:   []string{"go.etcd.io/etcd/server/v3"},
+}
 
 // EtcdBinary returns the path of a real etcd server binary: $SKIFF_ETCD_BIN
-// when set, otherwise one built once per test process from the etcd server
-// module that skiff already requires, so the external cluster runs the same
-// etcd version the embedded one does.
+// when set, otherwise one built once per test process.
 func EtcdBinary(t testing.TB) string {
 	t.Helper()
-	etcdBuildOnce.Do(func() {
-		if p := os.Getenv("SKIFF_ETCD_BIN"); p != "" {
-			etcdBin = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "skiff-e2e-etcd-")
-		if err != nil {
-			etcdBuildErr = fmt.Errorf("create build dir: %w", err)
-			return
-		}
-		root, err := moduleRoot()
-		if err != nil {
-			etcdBuildErr = err
-			return
-		}
-		etcdBin = filepath.Join(dir, "etcd")
-		start := time.Now()
-		cmd := exec.Command("go", "build", "-o", etcdBin, "go.etcd.io/etcd/server/v3")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			etcdBuildErr = fmt.Errorf("go build go.etcd.io/etcd/server/v3: %w\n%s", err, out)
-			return
-		}
-		t.Logf("built etcd in %s", time.Since(start).Round(100*time.Millisecond))
-	})
-	if etcdBuildErr != nil {
-		t.Fatalf("build etcd: %v", etcdBuildErr)
-	}
-	if _, err := os.Stat(etcdBin); err != nil {
-		t.Fatalf("etcd binary %s: %v", etcdBin, err)
-	}
-	return etcdBin
+	return etcdBuild.path(t)
 }
 
 // EtcdMember is one member of an EtcdCluster. Its ports and data dir stay

@@ -20,42 +20,75 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// skiffBuild builds every skiff command into a temp dir, with a stamped
+// version as `make build` does, unless $SKIFF_BIN_DIR names a built bin/.
+var skiffBuild = &goBuild{
+	what:   "skiff binaries",
+	envVar: "SKIFF_BIN_DIR",
+	args: []string{"-ldflags", "-X k8s.io/component-base/version.gitVersion=v1.37.2-skiff.e2e " +
+		"-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", "./cmd/..."},
+}
 
 // BinDir returns the folder holding the skiff binaries: $SKIFF_BIN_DIR when
 // set (make test builds them there), otherwise a fresh build made once per
-// test process with a stamped version, as `make build` does.
+// test process.
 func BinDir(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if d := os.Getenv("SKIFF_BIN_DIR"); d != "" {
-			binDir = d
+	return skiffBuild.path(t)
+}
+
+// goBuild is a `go build` in the module root made at most once per test
+// process, into a temp dir, unless an environment variable names a
+// prebuilt result.
+type goBuild struct {
+	what   string   // for messages
+	envVar string   // names a prebuilt result that replaces the build
+	file   string   // the output file in the temp dir; empty: the dir itself
+	args   []string // go build's arguments after -o
+
+	once   sync.Once
+	result string
+	err    error
+}
+
+func (b *goBuild) path(t testing.TB) string {
+	t.Helper()
+	b.once.Do(func() {
+		if p := os.Getenv(b.envVar); p != "" {
+			b.result = p
 			return
 		}
-		binDir, buildErr = os.MkdirTemp("", "skiff-e2e-bin-")
-		if buildErr != nil {
+		dir, err := os.MkdirTemp("", "skiff-e2e-build-")
+		if err != nil {
+			b.err = fmt.Errorf("create build dir: %w", err)
 			return
 		}
 		root, err := moduleRoot()
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		ldflags := "-X k8s.io/component-base/version.gitVersion=v1.37.2-skiff.e2e -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37"
-		cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", binDir+"/", "./cmd/...")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)
+		b.result = filepath.Join(dir, b.file)
+		out := b.result
+		if b.file == "" {
+			out += "/" // go build -o dir/ puts every main package there
 		}
+		start := time.Now()
+		cmd := exec.Command("go", append([]string{"build", "-o", out}, b.args...)...)
+		cmd.Dir = root
+		if output, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %w\n%s", strings.Join(b.args, " "), err, output)
+			return
+		}
+		t.Logf("built %s in %s", b.what, time.Since(start).Round(100*time.Millisecond))
 	})
-	if buildErr != nil {
-		t.Fatalf("build skiff binaries: %v", buildErr)
+	if b.err != nil {
+		t.Fatalf("build %s: %v", b.what, b.err)
 	}
-	return binDir
+	if _, err := os.Stat(b.result); err != nil {
+		t.Fatalf("%s at %s: %v", b.what, b.result, err)
+	}
+	return b.result
 }
 
 // Binary is the path of one skiff binary.
