@@ -23,8 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
@@ -44,7 +42,7 @@ func TestAPIServerKilledDuringCreates(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	port := framework.FreePort(t)
 	server := framework.StartAPIServer(t, dataDir, port)
-	pods := apiFaultPods(t, server.Kubeconfig)
+	pods := server.AdminClient(t).CoreV1alpha1().Pods("default")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -116,7 +114,7 @@ func TestAPIServerKilledDuringCreates(t *testing.T) {
 	restartStart := time.Now()
 	server = framework.StartAPIServer(t, dataDir, port)
 	restart := time.Since(restartStart)
-	pods = apiFaultPods(t, server.Kubeconfig)
+	pods = server.AdminClient(t).CoreV1alpha1().Pods("default")
 	list, err := pods.List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("list pods after restart: %v", err)
@@ -250,22 +248,6 @@ func firstStrings(s []string, n int) []string {
 	return s
 }
 
-// apiFaultConfig is the admin's client config, unthrottled.
-func apiFaultConfig(t *testing.T, kubeconfig string) *rest.Config {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatalf("load %s: %v", kubeconfig, err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	return cfg
-}
-
-func apiFaultPods(t *testing.T, kubeconfig string) skiffclient.PodInterface {
-	t.Helper()
-	return clientset.NewForConfigOrDie(apiFaultConfig(t, kubeconfig)).CoreV1alpha1().Pods("default")
-}
-
 // TestWatchBehindCompactionGets410 is fault 6 of the fault suite: a client
 // that falls behind gets 410 Gone for its stale resourceVersion, and an
 // informer that gets it relists and ends up with the server's state.
@@ -300,7 +282,7 @@ func testStaleWatch(t *testing.T, watchCache bool) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	port := framework.FreePort(t)
 	server := framework.StartAPIServer(t, dataDir, port, args...)
-	pods := apiFaultPods(t, server.Kubeconfig)
+	pods := server.AdminClient(t).CoreV1alpha1().Pods("default")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -318,7 +300,7 @@ func testStaleWatch(t *testing.T, watchCache bool) {
 	// requests are logged, so the test sees the 410 and the relist.
 	proxy := startPartitionProxy(t, fmt.Sprintf("127.0.0.1:%d", port))
 	reqs := &requestLog{}
-	cfg := apiFaultConfig(t, server.Kubeconfig)
+	cfg := server.AdminConfig(t)
 	cfg.Host = "https://" + proxy.addr
 	// JSON, so the request log can read ERROR events out of watch streams.
 	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
@@ -387,7 +369,7 @@ func testStaleWatch(t *testing.T, watchCache bool) {
 		code := server.Stop(30 * time.Second)
 		server = framework.StartAPIServer(t, dataDir, port, args...)
 		t.Logf("server stopped (exit code %d) and restarted in %s", code, time.Since(restartStart).Round(time.Millisecond))
-		pods = apiFaultPods(t, server.Kubeconfig)
+		pods = server.AdminClient(t).CoreV1alpha1().Pods("default")
 		framework.WaitFor(t, 30*time.Second, "a watch from "+staleRV+" to get 410 after the restart", func() (bool, error) {
 			g, detail, err := watchFrom(ctx, pods, staleRV)
 			gone = detail

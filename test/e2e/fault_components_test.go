@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
@@ -53,7 +52,7 @@ func TestSchedulerKilledDuringScheduling(t *testing.T) {
 	const ns = "default"
 	began := time.Now()
 	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
-	client := componentFaultClient(t, server)
+	client := server.AdminClient(t)
 	// A hang guard for the whole test, well past what it needs.
 	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
 	defer cancel()
@@ -382,7 +381,7 @@ func TestKubeletKilledWithRunningPods(t *testing.T) {
 	heartbeat := max(nodestatus.DefaultUpdateInterval, nodelease.DefaultRenewInterval)
 	began := time.Now()
 	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
-	client := componentFaultClient(t, server)
+	client := server.AdminClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
 	defer cancel()
 	kubelet := framework.StartKubelet(t, server, framework.KubeletOptions{NodeName: nodeName, Runtime: "process"})
@@ -691,22 +690,6 @@ func podRunningAndReady(p *v1alpha1.Pod) bool {
 	}
 	cs := p.Status.ContainerStatuses[0]
 	return cs.Ready && cs.State.Running != nil
-}
-
-// componentFaultClient is an admin clientset without client-side rate
-// limits, so the test's own calls never pace what it measures.
-func componentFaultClient(t *testing.T, server *framework.APIServer) clientset.Interface {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", server.Kubeconfig)
-	if err != nil {
-		t.Fatalf("load admin kubeconfig: %v", err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	client, err := clientset.NewForConfig(cfg)
-	if err != nil {
-		t.Fatalf("create client: %v", err)
-	}
-	return client
 }
 
 // watchPodEvents calls seen, from one goroutine, with every pod in ns as

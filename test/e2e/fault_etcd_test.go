@@ -18,7 +18,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
@@ -66,10 +65,7 @@ func TestExternalEtcdLosesMembers(t *testing.T) {
 	if entries, _ := filepath.Glob(filepath.Join(dataDir, "etcd", "*")); len(entries) > 0 {
 		t.Fatalf("skiff-apiserver started its embedded etcd despite --etcd-servers: %v", entries)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", server.Kubeconfig)
-	if err != nil {
-		t.Fatalf("load kubeconfig: %v", err)
-	}
+	cfg := server.AdminConfig(t)
 	// Raw HTTP rather than the clientset for the writes: client-go retries
 	// 5xx answers that carry Retry-After, and this test needs to see each
 	// answer the server gives.

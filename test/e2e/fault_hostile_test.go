@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
@@ -91,12 +90,8 @@ func TestHostileRequestsAtVolume(t *testing.T) {
 
 	dataDir := filepath.Join(t.TempDir(), "data")
 	server := framework.StartAPIServer(t, dataDir, framework.FreePort(t))
-	cfg, err := clientcmd.BuildConfigFromFlags("", server.Kubeconfig)
-	if err != nil {
-		t.Fatalf("load admin kubeconfig: %v", err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	client := clientset.NewForConfigOrDie(cfg)
+	cfg := server.AdminConfig(t)
+	client := server.AdminClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

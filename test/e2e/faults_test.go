@@ -12,10 +12,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
-	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	skiffclient "skiff.dev/skiff/pkg/generated/clientset/versioned/typed/core/v1alpha1"
 	"skiff.dev/skiff/test/e2e/framework"
 )
@@ -27,13 +25,8 @@ func TestNoLostUpdates(t *testing.T) {
 	const writers, increments = 16, 200
 	dataDir := filepath.Join(t.TempDir(), "data")
 	server := framework.StartAPIServer(t, dataDir, framework.FreePort(t))
-	cfg, err := clientcmd.BuildConfigFromFlags("", server.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0 // unthrottled: the contention is the point
-	client := clientset.NewForConfigOrDie(cfg)
-	pods := client.CoreV1alpha1().Pods("default")
+	// Unthrottled: the contention is the point.
+	pods := server.AdminClient(t).CoreV1alpha1().Pods("default")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

@@ -18,6 +18,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 )
 
 // skiffBuild builds every skiff command into a temp dir, with a stamped
@@ -242,6 +247,28 @@ func StartAPIServer(t testing.TB, dataDir string, port int, extraArgs ...string)
 		return err == nil && code == http.StatusOK, nil
 	})
 	return s
+}
+
+// AdminConfig is the admin kubeconfig's client config without client-side
+// rate limiting: the fault tests drive the server as hard as it answers.
+func (s *APIServer) AdminConfig(t testing.TB) *rest.Config {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		t.Fatalf("load %s: %v", s.Kubeconfig, err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	return cfg
+}
+
+// AdminClient is a clientset on AdminConfig.
+func (s *APIServer) AdminClient(t testing.TB) clientset.Interface {
+	t.Helper()
+	client, err := clientset.NewForConfig(s.AdminConfig(t))
+	if err != nil {
+		t.Fatalf("create client: %v", err)
+	}
+	return client
 }
 
 // URL is the server's base URL.
