@@ -192,6 +192,29 @@ func parallel(ctx context.Context, workers, n int, fn func(i int)) {
 	wg.Wait()
 }
 
+// firstError keeps the first of the errors parallel workers report, and
+// how many there were.
+type firstError struct {
+	mu    sync.Mutex
+	err   error
+	count int
+}
+
+func (f *firstError) add(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.count++
+}
+
+func (f *firstError) first() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
 // sleepUntil waits until t or until ctx ends, and reports whether t came.
 func sleepUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -109,23 +108,18 @@ func bindAll(ctx context.Context, e Env, ns string, nodes, workers int, c *calls
 	}
 	bar := progress.Start(e.Progress, "bind pods", len(list.Items))
 	defer bar.Finish()
-	var mu sync.Mutex
-	var firstErr error
+	var errs firstError
 	parallel(ctx, workers, len(list.Items), func(i int) {
 		name := list.Items[i].Name
 		start := time.Now()
 		err := bind(ctx, e, ns, name, NodeName(i%nodes))
 		if c.observe(start, err) != nil {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = err
-			}
-			mu.Unlock()
+			errs.add(err)
 			return
 		}
 		bar.Add(1)
 	})
-	return firstErr
+	return errs.first()
 }
 
 // bind binds pod ns/name to node, as a scheduler does.

@@ -76,23 +76,18 @@ func deletePods(ctx context.Context, e Env, ns string, graceful bool) error {
 		opts.GracePeriodSeconds = &zero
 	}
 	bar := progress.Start(e.Progress, "delete pods", len(list.Items))
-	var mu sync.Mutex
-	var firstErr error
+	var errs firstError
 	parallel(ctx, 16, len(list.Items), func(i int) {
 		err := pods.Delete(ctx, list.Items[i].Name, opts)
 		if err != nil && !apierrors.IsNotFound(err) {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = fmt.Errorf("delete pod %s/%s: %w", ns, list.Items[i].Name, err)
-			}
-			mu.Unlock()
+			errs.add(fmt.Errorf("delete pod %s/%s: %w", ns, list.Items[i].Name, err))
 			return
 		}
 		bar.Add(1)
 	})
 	bar.Finish()
-	if firstErr != nil {
-		return firstErr
+	if err := errs.first(); err != nil {
+		return err
 	}
 	if !graceful {
 		return nil

@@ -147,23 +147,21 @@ func newNodeRegistrar(e Env) *nodeRegistrar { return &nodeRegistrar{e: e} }
 func (nr *nodeRegistrar) register(ctx context.Context, n, workers int) error {
 	bar := progress.Start(nr.e.Progress, "register nodes", n)
 	defer bar.Finish()
-	var mu sync.Mutex
-	var firstErr error
+	var errs firstError
 	parallel(ctx, workers, n, func(i int) {
 		if err := nr.registerOne(ctx, NodeName(i)); err != nil {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = err
-			}
-			mu.Unlock()
+			errs.add(err)
 			return
 		}
 		bar.Add(1)
 	})
-	if firstErr == nil && ctx.Err() != nil {
+	if err := errs.first(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
 		return interrupted(ctx)
 	}
-	return firstErr
+	return nil
 }
 
 func (nr *nodeRegistrar) registerOne(ctx context.Context, name string) error {
@@ -217,22 +215,15 @@ func (nr *nodeRegistrar) cleanup(ctx context.Context) []string {
 	}
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	var mu sync.Mutex
-	failed := 0
-	var firstErr error
+	var errs firstError
 	parallel(ctx, 16, len(names), func(i int) {
 		err := nr.e.Client.CoreV1alpha1().Nodes().Delete(ctx, names[i], metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			mu.Lock()
-			failed++
-			if firstErr == nil {
-				firstErr = err
-			}
-			mu.Unlock()
+			errs.add(err)
 		}
 	})
-	if failed > 0 {
-		return []string{fmt.Sprintf("cleanup: %d nodes not deleted, first: %v", failed, firstErr)}
+	if errs.count > 0 {
+		return []string{fmt.Sprintf("cleanup: %d nodes not deleted, first: %v", errs.count, errs.first())}
 	}
 	return nil
 }

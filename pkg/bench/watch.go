@@ -177,8 +177,7 @@ func openWatches(ctx context.Context, e Env, o WatchOptions, rv, run string, del
 	opens := &calls{}
 	bar := progress.Start(e.Progress, "open watches", o.Watchers)
 	defer bar.Finish()
-	var mu sync.Mutex
-	var firstErr error
+	var errs firstError
 	parallel(ctx, o.Workers, o.Watchers, func(i int) {
 		node := NodeName(i)
 		at := time.Now()
@@ -189,11 +188,7 @@ func openWatches(ctx context.Context, e Env, o WatchOptions, rv, run string, del
 			TimeoutSeconds:  &timeout,
 		})
 		if opens.observe(at, err) != nil {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = fmt.Errorf("watch the pods of %s: %w", node, err)
-			}
-			mu.Unlock()
+			errs.add(fmt.Errorf("watch the pods of %s: %w", node, err))
 			return
 		}
 		bar.Add(1)
@@ -204,7 +199,7 @@ func openWatches(ctx context.Context, e Env, o WatchOptions, rv, run string, del
 			readWatch(ctx, w, node, run, delivered, &ws.closedEarly)
 		}()
 	})
-	return ws, opens, firstErr
+	return ws, opens, errs.first()
 }
 
 // readWatch records the run's pods as they arrive on node's watch, until
