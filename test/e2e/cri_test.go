@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,18 +24,7 @@ var (
 
 // criPod is a pod for the CRI runtime running a busybox shell script.
 func criPod(name, restartPolicy, image, script string) string {
-	return fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
-kind: Pod
-metadata:
-  name: %s
-spec:
-  restartPolicy: %s
-  terminationGracePeriodSeconds: 5
-  containers:
-  - name: main
-    image: %s
-    command: ["sh", "-c", %q]
-`, name, restartPolicy, image, script)
+	return shellPod(name, restartPolicy, image, script)
 }
 
 // startCRINode starts containerd with the test images and a skiff-kubelet

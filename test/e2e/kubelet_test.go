@@ -19,6 +19,16 @@ import (
 // processPod is a pod for the process runtime whose shell carries a unique
 // marker argument ($0), so the test can find its process in /proc.
 func processPod(name, restartPolicy, script, marker string) string {
+	return shellPod(name, restartPolicy, "busybox:1.36", script, marker)
+}
+
+// shellPod is the manifest of a pod whose one container, main, runs
+// `sh -c script args...`.
+func shellPod(name, restartPolicy, image, script string, args ...string) string {
+	command := fmt.Sprintf("%q, %q", "sh", "-c")
+	for _, a := range append([]string{script}, args...) {
+		command += fmt.Sprintf(", %q", a)
+	}
 	return fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
 kind: Pod
 metadata:
@@ -28,9 +38,9 @@ spec:
   terminationGracePeriodSeconds: 5
   containers:
   - name: main
-    image: busybox:1.36
-    command: ["sh", "-c", %q, %q]
-`, name, restartPolicy, script, marker)
+    image: %s
+    command: [%s]
+`, name, restartPolicy, image, command)
 }
 
 // A shell that sleeps forever in short naps, so it keeps its marker (an
