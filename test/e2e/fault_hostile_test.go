@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
+	"skiff.dev/skiff/pkg/bench"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/test/e2e/framework"
@@ -577,7 +578,8 @@ func (m *rssSampler) start(every time.Duration) (stop func()) {
 }
 
 func (m *rssSampler) sample() {
-	rss, err := readVmRSS(m.pid)
+	mem, err := bench.ReadProcessMemory(m.pid)
+	rss := mem.RSS
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
@@ -617,22 +619,4 @@ func (m *rssSampler) firstErr() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.err0
-}
-
-// readVmRSS returns the resident set size of pid in bytes.
-func readVmRSS(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read status of pid %d: %w", pid, err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse VmRSS line %q: %w", line, err)
-			}
-			return kb * 1024, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"skiff.dev/skiff/pkg/bench"
 	"skiff.dev/skiff/test/e2e/framework"
 )
 
@@ -335,18 +336,13 @@ func TestSimulatedNodesKeepTheirLeases(t *testing.T) {
 // figures reports whether measurements are asked for (SKIFF_E2E_FIGURES=1).
 func figures() bool { return os.Getenv("SKIFF_E2E_FIGURES") == "1" }
 
-// rss is a process's resident memory, from /proc.
+// rss is pid's resident memory in MiB, for a figure.
 func rss(pid int) string {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	m, err := bench.ReadProcessMemory(pid)
 	if err != nil {
 		return "unknown"
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
+	return fmt.Sprintf("%.1f MiB", float64(m.RSS)/(1<<20))
 }
 
 // TestPodStartLatencyFigures measures, only with SKIFF_E2E_FIGURES=1, how
