@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"skiff.dev/skiff/pkg/bench"
+	"skiff.dev/skiff/pkg/bench/stats"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/test/e2e/framework"
@@ -519,9 +520,9 @@ func (s *steadyTraffic) fail(msg string) {
 func (s *steadyTraffic) report(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	creates, gets := stats.Summarize(s.creates), stats.Summarize(s.gets)
 	t.Logf("valid traffic: %d creates (p50 %s, p99 %s, max %s), %d gets (p50 %s, p99 %s, max %s), %d failures",
-		len(s.creates), percentile(s.creates, 50), percentile(s.creates, 99), percentile(s.creates, 100),
-		len(s.gets), percentile(s.gets, 50), percentile(s.gets, 99), percentile(s.gets, 100), len(s.failures))
+		creates.Count, creates.P50, creates.P99, creates.Max, gets.Count, gets.P50, gets.P99, gets.Max, len(s.failures))
 	for i, f := range s.failures {
 		if i == 10 {
 			t.Errorf("... and %d more valid requests failed", len(s.failures)-10)
@@ -532,16 +533,6 @@ func (s *steadyTraffic) report(t *testing.T) {
 	if len(s.creates) == 0 {
 		t.Errorf("no valid pod was created during the storm")
 	}
-}
-
-func percentile(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	sorted := append([]time.Duration(nil), ds...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	i := (len(sorted)*p+99)/100 - 1
-	return sorted[max(0, min(i, len(sorted)-1))].Round(time.Microsecond)
 }
 
 // rssSampler samples a process's VmRSS from /proc.
