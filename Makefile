@@ -12,7 +12,9 @@ GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_COUNT := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 GIT_TREE_STATE := $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
 VERSION ?= v1.37.2-skiff.$(GIT_COUNT)
-BUILD_DATE := $(shell date -u +'%Y-%m-%dT%H:%M:%SZ')
+# The commit's date rather than the clock's: the same tree links the same
+# binaries, so `make build` with no change relinks nothing.
+BUILD_DATE := $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 VERSION_PKG := k8s.io/component-base/version
 LDFLAGS := -s -w \
 	-X $(VERSION_PKG).gitVersion=$(VERSION) \
@@ -60,8 +62,6 @@ clean:
 IMAGE := skiff:dev
 KIND_CLUSTER ?= skiff
 KIND_KUBECTL := kubectl --context kind-$(KIND_CLUSTER)
-# The commit's date rather than the clock's, so one commit builds one image.
-IMAGE_BUILD_DATE := $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 1970-01-01T00:00:00Z)
 
 .PHONY: image kind-deploy kind-test test-aggregated
 
@@ -70,7 +70,7 @@ image:
 		--build-arg VERSION=$(VERSION) \
 		--build-arg GIT_COMMIT=$(GIT_COMMIT) \
 		--build-arg GIT_TREE_STATE=$(GIT_TREE_STATE) \
-		--build-arg BUILD_DATE=$(IMAGE_BUILD_DATE) \
+		--build-arg BUILD_DATE=$(BUILD_DATE) \
 		.
 
 kind-deploy:
