@@ -97,7 +97,13 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 	defer stopEvents()
 
 	factory := externalversions.NewSharedInformerFactory(client, 0)
-	defer factory.Shutdown()
+	// Shutdown waits for the informers, which stop only when ctx ends: end
+	// it first. Waiting on a live ctx after a lost lease was a hang that
+	// kept a healthy-looking process that never scheduled again.
+	defer func() {
+		cancel()
+		factory.Shutdown()
+	}()
 	sched, err := scheduler.New(client, factory, recorder, scheduler.Config{
 		SchedulerName:            o.SchedulerName,
 		Parallelism:              o.Parallelism,

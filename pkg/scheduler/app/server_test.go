@@ -2,16 +2,23 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
 
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/options"
 	st "skiff.dev/skiff/pkg/scheduler/testing"
 )
@@ -140,5 +147,63 @@ func TestTwoReplicasWithLeaderElectionBindEachPodOnce(t *testing.T) {
 		if c := api.BindCalls("default", n); c != 1 {
 			t.Errorf("pod %s got %d binding requests, want 1: two replicas scheduled at once", n, c)
 		}
+	}
+}
+
+// TestLosingTheLeaseEndsRun: another holder takes the Lease (as a replica
+// does after this one's renewals stalled behind a frozen API server). run
+// must stop leading and return ErrLeadershipLost, so the process exits
+// non-zero and its supervisor restarts it, rather than hang on its way out
+// with no pod ever scheduled again.
+func TestLosingTheLeaseEndsRun(t *testing.T) {
+	api := st.NewFakeAPI(st.MakeNode("n").Obj())
+	o := options.NewOptions()
+	o.MetricsBindAddress = "0"
+	o.LeaderElection.LeaseDuration = 2 * time.Second
+	o.LeaderElection.RenewDeadline = time.Second
+	o.LeaderElection.RetryPeriod = 100 * time.Millisecond
+	leases := api.Client.CoreV1alpha1().Leases("skiff-system")
+	lease := func() *v1alpha1.Lease {
+		l, err := leases.Get(context.Background(), "skiff-scheduler", metav1.GetOptions{})
+		if err != nil {
+			return nil
+		}
+		return l
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, o, api.Client, api.Client, nil) }()
+	eventually(t, "the scheduler to lead", func() bool { l := lease(); return l != nil && l.Spec.HolderIdentity != nil })
+
+	// The API server refuses a write based on what another writer has
+	// since changed; the fake clientset does not, so do it here: once the
+	// intruder holds the lease, the old holder's renewals conflict.
+	const intruder = "intruder"
+	var intruded atomic.Bool
+	api.Client.PrependReactor("update", "leases", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		l := a.(clienttesting.UpdateAction).GetObject().(*v1alpha1.Lease)
+		if intruded.Load() && (l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != intruder) {
+			return true, nil, apierrors.NewConflict(v1alpha1.Resource("leases"), l.Name, errors.New("the lease was changed"))
+		}
+		return false, nil, nil
+	})
+	l := lease()
+	intruded.Store(true)
+	hour, now := int32(3600), metav1.NewMicroTime(time.Now())
+	l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.RenewTime, l.Spec.AcquireTime = ptr.To(intruder), &hour, &now, &now
+	if _, err := leases.Update(context.Background(), l, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("take the lease: %v", err)
+	}
+
+	// A guard against the hang, far beyond the one-second renew deadline.
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrLeadershipLost) {
+			t.Fatalf("run returned %v, want ErrLeadershipLost", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("run did not return after losing the lease: the scheduler hangs, alive and never scheduling again")
 	}
 }
