@@ -109,6 +109,24 @@ func TestSchedulerWithKubectl(t *testing.T) {
 		}
 	})
 
+	t.Run("its endpoints are HTTPS, metrics for authorized callers only", func(t *testing.T) {
+		if code, body, err := sched.Get("", "/healthz"); code != 200 || body != "ok" {
+			t.Errorf("anonymous /healthz = %d %q, %v; want 200 ok", code, body, err)
+		}
+		// Refused either way: 403 once the API server answers
+		// SubjectAccessReviews, an error status while it cannot.
+		if code, _, err := sched.Get("", "/metrics"); code == 200 || err != nil {
+			t.Errorf("anonymous /metrics = %d, %v; want a refusal", code, err)
+		}
+		mallory := framework.Kubeconfig(t, server, "mallory")
+		if code, _, err := sched.Get(mallory, "/debug/pprof/"); code == 200 || err != nil {
+			t.Errorf("/debug/pprof/ as mallory = %d, %v; want a refusal", code, err)
+		}
+		if code, _, err := framework.HTTPGet(fmt.Sprintf("http://127.0.0.1:%d/metrics", sched.SecurePort)); code == 200 {
+			t.Errorf("plain HTTP /metrics = %d, %v; want no answer", code, err)
+		}
+	})
+
 	t.Run("SIGTERM exits 0", func(t *testing.T) {
 		if code := sched.Stop(30 * time.Second); code != 0 {
 			t.Errorf("exit code %d, want 0", code)

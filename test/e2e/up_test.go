@@ -16,12 +16,12 @@ import (
 // second start bringing the pod back.
 func TestSkiffUp(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	port, kubeletPort := framework.FreePort(t), framework.FreePort(t)
+	port, kubeletPort, schedulerPort := framework.FreePort(t), framework.FreePort(t), framework.FreePort(t)
 	marker := fmt.Sprintf("skiff-up-e2e-%d", time.Now().UnixNano())
 	up := func() *framework.Process {
 		return framework.Start(t, "skiff-up", framework.Binary(t, "skiff"), "up",
 			"--data-dir", dataDir, "--secure-port", fmt.Sprint(port), "--kubelet-port", fmt.Sprint(kubeletPort),
-			"--node-name", "e2e-node", "--shutdown-grace-period", "5s")
+			"--scheduler-secure-port", fmt.Sprint(schedulerPort), "--node-name", "e2e-node", "--shutdown-grace-period", "5s")
 	}
 	k := framework.NewKubectl(t, filepath.Join(dataDir, "admin.kubeconfig"))
 	t.Cleanup(func() {
@@ -58,6 +58,15 @@ spec:
 	}
 	if n := countProcesses(t, marker); n != 1 {
 		t.Errorf("%d container processes running, want 1", n)
+	}
+	// The scheduler's endpoints: HTTPS on loopback, health for anyone,
+	// metrics for the admin.
+	schedURL := fmt.Sprintf("https://127.0.0.1:%d", schedulerPort)
+	if code, _, err := framework.SecureGet(schedURL+"/healthz", ""); code != 200 {
+		t.Errorf("scheduler /healthz = %d, %v; want 200", code, err)
+	}
+	if code, body, err := framework.SecureGet(schedURL+"/metrics", filepath.Join(dataDir, "admin.kubeconfig")); code != 200 || !strings.Contains(body, "scheduler_schedule_attempts_total") {
+		t.Errorf("scheduler /metrics as the admin = %d, %v: %.200s", code, err, body)
 	}
 
 	if code := cluster.Stop(2 * time.Minute); code != 0 {

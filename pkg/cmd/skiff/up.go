@@ -28,6 +28,7 @@ type upOptions struct {
 	runtime       string
 	nodeName      string
 	kubeletPort   int
+	schedulerPort int
 	nodes         int
 	readyTimeout  time.Duration
 	shutdownGrace time.Duration
@@ -41,6 +42,7 @@ func newUpCommand() *cobra.Command {
 		runtime:       "process",
 		nodeName:      host,
 		kubeletPort:   10250,
+		schedulerPort: 10259,
 		readyTimeout:  2 * time.Minute,
 		shutdownGrace: 30 * time.Second,
 	}
@@ -64,6 +66,7 @@ every object back.`,
 	fs.StringVar(&o.runtime, "runtime", o.runtime, "The kubelet's runtime: process, cri or fake.")
 	fs.StringVar(&o.nodeName, "node-name", o.nodeName, "Name of this machine's node.")
 	fs.IntVar(&o.kubeletPort, "kubelet-port", o.kubeletPort, "Port of the kubelet's HTTPS server (pod logs).")
+	fs.IntVar(&o.schedulerPort, "scheduler-secure-port", o.schedulerPort, "Port of the scheduler's HTTPS endpoints (/healthz, /metrics), on 127.0.0.1; 0 turns them off.")
 	fs.IntVar(&o.nodes, "nodes", o.nodes, "Extra simulated nodes (fake runtime, one process) for experiments.")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", o.readyTimeout, "How long to wait for the API server to become ready.")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace-period", o.shutdownGrace, "How long containers and components get to stop on Ctrl-C.")
@@ -142,7 +145,11 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 
 	scheduler, err := start("scheduler", "scheduler",
 		"--kubeconfig", filepath.Join(dir, "scheduler.kubeconfig"),
-		"--leader-elect=false", "--metrics-bind-address=0")
+		"--leader-elect=false",
+		// Its endpoints trust the cluster CA's client certificates and ask
+		// the API server (SubjectAccessReview) who may read them.
+		"--bind-address=127.0.0.1", "--secure-port", strconv.Itoa(o.schedulerPort),
+		"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile), "--authentication-skip-lookup")
 	if err != nil {
 		return err
 	}

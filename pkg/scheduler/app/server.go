@@ -6,15 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	genericapifilters "k8s.io/apiserver/pkg/endpoints/filters"
+	apirequest "k8s.io/apiserver/pkg/endpoints/request"
+	genericfilters "k8s.io/apiserver/pkg/server/filters"
+	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/apiserver/pkg/server/mux"
+	"k8s.io/apiserver/pkg/server/routes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/record"
@@ -25,6 +30,7 @@ import (
 	"skiff.dev/skiff/pkg/client/events"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/generated/clientset/versioned/scheme"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 	"skiff.dev/skiff/pkg/scheduler"
 	"skiff.dev/skiff/pkg/scheduler/options"
@@ -48,8 +54,15 @@ cpu/memory/pod count; scores: spreading, balance, soft taints, preferred
 affinity), and binds the pod through pods/binding.
 
 With --leader-elect (the default) only the replica holding the Lease
---leader-elect-resource-namespace/--leader-elect-resource-name schedules.
-/healthz and /metrics are served over plain HTTP on --metrics-bind-address.`,
+--leader-elect-resource-namespace/--leader-elect-resource-name schedules;
+a replica that loses the Lease exits non-zero, to be restarted.
+
+/healthz, /livez, /readyz, /metrics and, with --profiling, /debug/pprof are
+served over HTTPS on --bind-address:--secure-port (10259), as kube-scheduler
+serves them: callers are authenticated by client certificate
+(--client-ca-file) or token (TokenReview) and authorized by
+SubjectAccessReview against the API server; the health paths and
+system:masters are always allowed.`,
 		Flags: o.Flags(),
 		Run:   func(ctx context.Context) error { return Run(ctx, o) },
 	}.Command()
@@ -81,8 +94,8 @@ func Run(ctx context.Context, o *options.Options) error {
 	return run(ctx, o, client, leClient, nil)
 }
 
-// run is Run with the clients given; it reports the metrics server's
-// address on addr (when not nil) once listening, for tests.
+// run is Run with the clients given; it reports the secure server's address
+// on addr (when not nil) once listening, for tests.
 func run(ctx context.Context, o *options.Options, client, leClient clientset.Interface, addr chan<- string) error {
 	host, err := os.Hostname()
 	if err != nil {
@@ -97,7 +110,13 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 	defer stopEvents()
 
 	factory := externalversions.NewSharedInformerFactory(client, 0)
-	defer factory.Shutdown()
+	// Shutdown waits for the informers, which stop only when ctx ends: end
+	// it first. Waiting on a live ctx after a lost lease was a hang that
+	// kept a healthy-looking process that never scheduled again.
+	defer func() {
+		cancel()
+		factory.Shutdown()
+	}()
 	sched, err := scheduler.New(client, factory, recorder, scheduler.Config{
 		SchedulerName:            o.SchedulerName,
 		Parallelism:              o.Parallelism,
@@ -107,16 +126,19 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 		return err
 	}
 
-	var watchdog *leaderelection.HealthzAdaptor
+	le := &leadership{}
 	if o.LeaderElection.LeaderElect {
-		watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
+		le.watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
 	}
-	metricsAddr, err := serveMetrics(ctx, o, watchdog)
+	healthChecks := []healthz.HealthChecker{le}
+	readyChecks := []healthz.HealthChecker{le, healthz.NewShutdownHealthz(ctx.Done()), healthz.NewInformerSyncHealthz(factory)}
+	stopServing, servingAddr, err := serve(o, healthChecks, readyChecks)
 	if err != nil {
 		return err
 	}
+	defer stopServing()
 	if addr != nil {
-		addr <- metricsAddr
+		addr <- servingAddr
 	}
 
 	// Start the informers before the election, as upstream does, so a
@@ -124,13 +146,37 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 	factory.Start(ctx.Done())
 
 	if !o.LeaderElection.LeaderElect {
-		return sched.Run(ctx)
+		err := sched.Run(ctx)
+		if ctx.Err() != nil {
+			return nil // asked to stop, perhaps before the caches synced
+		}
+		return err
 	}
-	return runWithLeaderElection(ctx, o, leClient, host, recorder, watchdog, sched)
+	return runWithLeaderElection(ctx, o, leClient, host, recorder, le, sched)
+}
+
+// leadership is the leaderElection health check: it fails once the lease
+// is lost, for the moment before the process exits, and while a leader
+// has failed to renew for too long.
+type leadership struct {
+	watchdog *leaderelection.HealthzAdaptor
+	lost     atomic.Bool
+}
+
+func (l *leadership) Name() string { return "leaderElection" }
+
+func (l *leadership) Check(r *http.Request) error {
+	if l.lost.Load() {
+		return ErrLeadershipLost
+	}
+	if l.watchdog == nil {
+		return nil
+	}
+	return l.watchdog.Check(r)
 }
 
 func runWithLeaderElection(ctx context.Context, o *options.Options, leClient clientset.Interface, host string,
-	recorder record.EventRecorder, watchdog *leaderelection.HealthzAdaptor, sched *scheduler.Scheduler) error {
+	recorder record.EventRecorder, health *leadership, sched *scheduler.Scheduler) error {
 	le := o.LeaderElection
 	id := host + "_" + string(uuid.NewUUID())
 	lock := skiffleaderelection.New(le.ResourceNamespace, le.ResourceName, leClient.CoreV1alpha1(), id, recorder)
@@ -143,7 +189,7 @@ func runWithLeaderElection(ctx context.Context, o *options.Options, leClient cli
 		LeaseDuration:   le.LeaseDuration,
 		RenewDeadline:   le.RenewDeadline,
 		RetryPeriod:     le.RetryPeriod,
-		WatchDog:        watchdog,
+		WatchDog:        health.watchdog,
 		ReleaseOnCancel: true,
 		Name:            o.SchedulerName,
 		Callbacks: leaderelection.LeaderCallbacks{
@@ -152,6 +198,11 @@ func runWithLeaderElection(ctx context.Context, o *options.Options, leClient cli
 				leading <- leaderCtx
 			},
 			OnStoppedLeading: func() {
+				if ctx.Err() == nil {
+					health.lost.Store(true)
+					klog.ErrorS(ErrLeadershipLost, "Stopped leading; exiting to be restarted", "lease", lock.Describe(), "identity", id)
+					return
+				}
 				klog.InfoS("Stopped leading", "lease", lock.Describe(), "identity", id)
 			},
 			OnNewLeader: func(identity string) {
@@ -189,46 +240,48 @@ func runWithLeaderElection(ctx context.Context, o *options.Options, leClient cli
 	return ErrLeadershipLost
 }
 
-// serveMetrics serves /healthz, /metrics and the profiles until ctx ends.
-// It listens before returning so a port in use fails the start.
-func serveMetrics(ctx context.Context, o *options.Options, watchdog *leaderelection.HealthzAdaptor) (string, error) {
-	if o.MetricsBindAddress == "" || o.MetricsBindAddress == "0" {
-		return "", nil
+// serve serves the health, metrics and profiling endpoints on the secure
+// port until the returned stop is called; it listens before returning, so a
+// port in use fails the start. It returns the address listened on, or ""
+// when --secure-port is 0.
+func serve(o *options.Options, healthChecks, readyChecks []healthz.HealthChecker) (stop func(), addr string, err error) {
+	cfg, err := o.Serving()
+	if err != nil || cfg == nil {
+		return func() {}, "", err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if watchdog != nil {
-			if err := watchdog.Check(r); err != nil {
-				http.Error(w, "leaderElection failed: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-		}
-		_, _ = w.Write([]byte("ok"))
-	})
-	mux.Handle("/metrics", legacyregistry.Handler())
+	m := mux.NewPathRecorderMux("skiff-scheduler")
+	healthz.InstallHandler(m, healthChecks...)
+	healthz.InstallLivezHandler(m)
+	healthz.InstallReadyzHandler(m, readyChecks...)
+	m.Handle("/metrics", legacyregistry.Handler())
 	if o.EnableProfiling {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		routes.Profiling{}.Install(m)
 	}
-	ln, err := net.Listen("tcp", o.MetricsBindAddress)
+	handler := withAuth(m, cfg)
+
+	stopCh := make(chan struct{})
+	stoppedCh, _, err := cfg.SecureServing.Serve(handler, 5*time.Second, stopCh)
 	if err != nil {
-		return "", fmt.Errorf("listen on --metrics-bind-address %s: %w", o.MetricsBindAddress, err)
+		close(stopCh)
+		return nil, "", fmt.Errorf("serve on the secure port: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			klog.ErrorS(err, "Metrics server stopped", "address", ln.Addr().String())
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	klog.InfoS("Serving health and metrics", "address", ln.Addr().String())
-	return ln.Addr().String(), nil
+	addr = cfg.SecureServing.Listener.Addr().String()
+	klog.InfoS("Serving health, metrics and profiles securely", "address", addr, "profiling", o.EnableProfiling)
+	return func() {
+		close(stopCh)
+		<-stoppedCh
+	}, addr, nil
+}
+
+// withAuth wraps the endpoints in the filters kube-scheduler puts in front
+// of its own: authentication, then authorization, each answering with a
+// Status on refusal.
+func withAuth(h http.Handler, cfg *options.Serving) http.Handler {
+	resolver := &apirequest.RequestInfoFactory{}
+	h = genericapifilters.WithAuthorization(h, cfg.Authorization.Authorizer, scheme.Codecs)
+	h = genericapifilters.WithAuthentication(h, cfg.Authentication.Authenticator, genericapifilters.Unauthorized(scheme.Codecs), nil, nil)
+	h = genericapifilters.WithRequestInfo(h, resolver)
+	h = genericapifilters.WithCacheControl(h)
+	h = genericfilters.WithHTTPLogging(h)
+	return genericfilters.WithPanicRecovery(h, resolver)
 }

@@ -1,12 +1,16 @@
 // Package options holds skiff-scheduler's command-line options, named as
-// kube-scheduler names them, and turns them into a client configuration.
+// kube-scheduler names them, and turns them into a client configuration and
+// the configuration of its secure endpoint.
 package options
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/spf13/pflag"
+	genericserver "k8s.io/apiserver/pkg/server"
+	apiserveroptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -15,9 +19,9 @@ import (
 	"skiff.dev/skiff/pkg/scheduler/framework"
 )
 
-// DefaultMetricsBindAddress is where /healthz and /metrics are served (plain
-// HTTP): kube-scheduler's old insecure port.
-const DefaultMetricsBindAddress = "0.0.0.0:10251"
+// DefaultSecurePort serves /healthz, /livez, /readyz, /metrics and the
+// profiles over HTTPS, kube-scheduler's port.
+const DefaultSecurePort = 10259
 
 // LeaderElection configures leader election on a skiff Lease.
 type LeaderElection struct {
@@ -46,15 +50,21 @@ type Options struct {
 
 	LeaderElection LeaderElection
 
-	// MetricsBindAddress serves /healthz, /metrics and, with
-	// EnableProfiling, /debug/pprof; "" or "0" turns the server off.
-	MetricsBindAddress string
-	EnableProfiling    bool
+	// SecureServing serves /healthz, /livez, /readyz, /metrics and, with
+	// EnableProfiling, /debug/pprof over HTTPS; --secure-port=0 turns it
+	// off. Every request is authenticated (client certificates against
+	// --client-ca-file, bearer tokens by TokenReview) and authorized by
+	// SubjectAccessReview, as kube-scheduler's are; the health paths and
+	// system:masters are always allowed.
+	SecureServing   *apiserveroptions.SecureServingOptions
+	Authentication  *apiserveroptions.DelegatingAuthenticationOptions
+	Authorization   *apiserveroptions.DelegatingAuthorizationOptions
+	EnableProfiling bool
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	return &Options{
+	o := &Options{
 		SchedulerName: v1alpha1.DefaultSchedulerName,
 		Parallelism:   framework.DefaultParallelism,
 		// High enough that the API is never what limits scheduling: each
@@ -69,9 +79,25 @@ func NewOptions() *Options {
 			ResourceNamespace: "skiff-system",
 			ResourceName:      "skiff-scheduler",
 		},
-		MetricsBindAddress: DefaultMetricsBindAddress,
-		EnableProfiling:    true,
+		SecureServing:  apiserveroptions.NewSecureServingOptions(),
+		Authentication: apiserveroptions.NewDelegatingAuthenticationOptions(),
+		Authorization:  apiserveroptions.NewDelegatingAuthorizationOptions(),
+		// On, as kube-scheduler's is; the profiles are served only to
+		// callers authorized for their paths.
+		EnableProfiling: true,
 	}
+	// As kube-scheduler: without a kubeconfig for them (and --kubeconfig,
+	// see Serving), tokens and SubjectAccessReviews go nowhere and only
+	// client certificates, system:masters and the health paths get in.
+	o.Authentication.TolerateInClusterLookupFailure = true
+	o.Authentication.RemoteKubeConfigFileOptional = true
+	o.Authorization.RemoteKubeConfigFileOptional = true
+	// A self-signed serving certificate made in memory, unless
+	// --tls-cert-file or --cert-dir says otherwise.
+	o.SecureServing.ServerCert.CertDirectory = ""
+	o.SecureServing.ServerCert.PairName = "skiff-scheduler"
+	o.SecureServing.BindPort = DefaultSecurePort
+	return o
 }
 
 // Flags returns the flags in named sections, as upstream prints them.
@@ -103,9 +129,12 @@ func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
 	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the leader Lease.")
 	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the leader Lease.")
 
-	fs = fss.FlagSet("metrics")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "host:port serving /healthz and /metrics over plain HTTP; empty or \"0\" disables it.")
-	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the metrics address.")
+	o.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	o.Authentication.AddFlags(fss.FlagSet("authentication"))
+	o.Authorization.AddFlags(fss.FlagSet("authorization"))
+
+	fs = fss.FlagSet("debugging")
+	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the secure port, to callers authorized for those paths.")
 }
 
 // AddFlags adds every option to one flag set, for commands that embed the
@@ -149,7 +178,59 @@ func (o *Options) Validate() []error {
 			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace and --leader-elect-resource-name must not be empty"))
 		}
 	}
+	errs = append(errs, o.SecureServing.Validate()...)
+	errs = append(errs, o.Authentication.Validate()...)
+	errs = append(errs, o.Authorization.Validate()...)
 	return errs
+}
+
+// Serving is the secure endpoint's configuration.
+type Serving struct {
+	SecureServing  *genericserver.SecureServingInfo
+	Authentication genericserver.AuthenticationInfo
+	Authorization  genericserver.AuthorizationInfo
+}
+
+// Serving listens on the secure port and builds the authenticator and
+// authorizer. It returns nil when --secure-port is 0.
+//
+// --authentication-kubeconfig and --authorization-kubeconfig default to
+// --kubeconfig, the way kubeadm sets up kube-scheduler: the scheduler asks
+// the API server it already talks to. Without any, the in-cluster
+// configuration is tried.
+func (o *Options) Serving() (*Serving, error) {
+	if o.SecureServing == nil || (o.SecureServing.BindPort == 0 && o.SecureServing.Listener == nil) {
+		return nil, nil
+	}
+	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("create a self-signed serving certificate: %w", err)
+	}
+	s := &Serving{}
+	if err := o.SecureServing.ApplyTo(&s.SecureServing); err != nil {
+		return nil, fmt.Errorf("listen on --bind-address and --secure-port: %w", err)
+	}
+	authn, authz := *o.Authentication, *o.Authorization
+	if authn.RemoteKubeConfigFile == "" {
+		authn.RemoteKubeConfigFile = o.Kubeconfig
+	}
+	if authz.RemoteKubeConfigFile == "" {
+		authz.RemoteKubeConfigFile = o.Kubeconfig
+	}
+	if err := authn.ApplyTo(&s.Authentication, s.SecureServing, nil); err != nil {
+		s.close()
+		return nil, fmt.Errorf("delegated authentication: %w", err)
+	}
+	if err := authz.ApplyTo(&s.Authorization); err != nil {
+		s.close()
+		return nil, fmt.Errorf("delegated authorization: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Serving) close() {
+	if s.SecureServing != nil && s.SecureServing.Listener != nil {
+		_ = s.SecureServing.Listener.Close()
+	}
 }
 
 // RESTConfig returns ClientConfig, or loads the client configuration from

@@ -1,6 +1,9 @@
 package options
 
 import (
+	"net"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,57 @@ func TestDefaultsAreValid(t *testing.T) {
 	}
 }
 
+// TestSecureByDefault: the endpoints are served as kube-scheduler serves
+// them, on the secure port with the health paths and system:masters always
+// allowed, and there is no plain-HTTP flag left to serve them on.
+func TestSecureByDefault(t *testing.T) {
+	o := NewOptions()
+	if o.SecureServing.BindPort != 10259 {
+		t.Errorf("--secure-port defaults to %d, want 10259", o.SecureServing.BindPort)
+	}
+	if got := o.Authorization.AlwaysAllowPaths; !slices.Equal(got, []string{"/healthz", "/readyz", "/livez"}) {
+		t.Errorf("always-allowed paths = %v", got)
+	}
+	if got := o.Authorization.AlwaysAllowGroups; !slices.Equal(got, []string{"system:masters"}) {
+		t.Errorf("always-allowed groups = %v", got)
+	}
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	for _, gone := range []string{"metrics-bind-address", "port", "address"} {
+		if fs.Lookup(gone) != nil {
+			t.Errorf("flag --%s still exists", gone)
+		}
+	}
+	for _, want := range []string{"secure-port", "bind-address", "client-ca-file", "authentication-kubeconfig", "authorization-kubeconfig", "authorization-always-allow-paths", "profiling"} {
+		if fs.Lookup(want) == nil {
+			t.Errorf("flag --%s is missing", want)
+		}
+	}
+}
+
+// TestServingDelegatesToKubeconfig: without their own kubeconfigs the
+// authenticator and authorizer ask the API server --kubeconfig names.
+func TestServingDelegatesToKubeconfig(t *testing.T) {
+	o := NewOptions()
+	o.SecureServing.BindPort = 0
+	if s, err := o.Serving(); err != nil || s != nil {
+		t.Fatalf("Serving with --secure-port=0 = %v, %v; want nothing served", s, err)
+	}
+	o = NewOptions()
+	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
+	o.SecureServing.BindPort = 0
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.SecureServing.Listener = ln
+	o.Kubeconfig = filepath.Join(t.TempDir(), "missing.kubeconfig")
+	_, err = o.Serving()
+	if err == nil || !strings.Contains(err.Error(), "missing.kubeconfig") {
+		t.Errorf("Serving with an unreadable --kubeconfig = %v, want an error naming it", err)
+	}
+}
+
 func TestFlags(t *testing.T) {
 	o := NewOptions()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
@@ -22,7 +76,8 @@ func TestFlags(t *testing.T) {
 	err := fs.Parse([]string{
 		"--kubeconfig=/k", "--scheduler-name=batch", "--parallelism=4", "--percentage-of-nodes-to-score=30",
 		"--kube-api-qps=100", "--kube-api-burst=200", "--leader-elect=false",
-		"--leader-elect-lease-duration=30s", "--leader-elect-resource-namespace=ns", "--metrics-bind-address=127.0.0.1:0",
+		"--leader-elect-lease-duration=30s", "--leader-elect-resource-namespace=ns",
+		"--bind-address=127.0.0.1", "--secure-port=12345", "--client-ca-file=/ca.crt", "--authorization-kubeconfig=/authz", "--profiling=false",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +85,8 @@ func TestFlags(t *testing.T) {
 	if o.Kubeconfig != "/k" || o.SchedulerName != "batch" || o.Parallelism != 4 || o.PercentageOfNodesToScore != 30 ||
 		o.KubeAPIQPS != 100 || o.KubeAPIBurst != 200 || o.LeaderElection.LeaderElect ||
 		o.LeaderElection.LeaseDuration != 30*time.Second || o.LeaderElection.ResourceNamespace != "ns" ||
-		o.MetricsBindAddress != "127.0.0.1:0" {
+		o.SecureServing.BindAddress.String() != "127.0.0.1" || o.SecureServing.BindPort != 12345 ||
+		o.Authentication.ClientCert.ClientCA != "/ca.crt" || o.Authorization.RemoteKubeConfigFile != "/authz" || o.EnableProfiling {
 		t.Errorf("flags not applied: %+v", o)
 	}
 }

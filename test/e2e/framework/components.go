@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Kubeconfig mints a kubeconfig for user in groups with `skiff kubeconfig`,
@@ -39,35 +42,88 @@ func (s *APIServer) CAFile() string { return filepath.Join(s.DataDir, "pki", "ca
 // Scheduler is a skiff-scheduler process.
 type Scheduler struct {
 	*Process
-	MetricsPort int
+	// SecurePort serves its /healthz, /metrics and profiles over HTTPS.
+	SecurePort int
+	server     *APIServer
 }
 
-// StartScheduler runs skiff-scheduler as system:kube-scheduler, with its
-// /healthz and /metrics on a free port, and waits until /healthz answers.
+// SchedulerArgs is skiff-scheduler's command line as system:kube-scheduler:
+// its endpoints on 127.0.0.1:securePort, trusting the cluster CA's client
+// certificates and asking the API server who may read them.
+func SchedulerArgs(t testing.TB, server *APIServer, securePort int, extraArgs ...string) []string {
+	t.Helper()
+	return append([]string{
+		"--kubeconfig", Kubeconfig(t, server, "system:kube-scheduler"),
+		"--bind-address", "127.0.0.1",
+		"--secure-port", strconv.Itoa(securePort),
+		"--client-ca-file", server.CAFile(),
+		"--authentication-skip-lookup",
+	}, extraArgs...)
+}
+
+// StartScheduler runs skiff-scheduler with SchedulerArgs on a free port and
+// waits until its /healthz answers.
 func StartScheduler(t testing.TB, server *APIServer, extraArgs ...string) *Scheduler {
 	t.Helper()
-	kubeconfig := Kubeconfig(t, server, "system:kube-scheduler")
 	port := FreePort(t)
-	args := append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port)}, extraArgs...)
-	s := &Scheduler{Process: Start(t, "skiff-scheduler", Binary(t, "skiff-scheduler"), args...), MetricsPort: port}
+	s := &Scheduler{
+		Process:    Start(t, "skiff-scheduler", Binary(t, "skiff-scheduler"), SchedulerArgs(t, server, port, extraArgs...)...),
+		SecurePort: port,
+		server:     server,
+	}
 	WaitFor(t, 60*time.Second, "skiff-scheduler /healthz", func() (bool, error) {
 		if s.Exited() {
 			return false, fmt.Errorf("skiff-scheduler exited: %v", s.err)
 		}
-		code, _, err := HTTPGet(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+		code, _, err := s.Get("", "/healthz")
 		return err == nil && code == http.StatusOK, nil
 	})
 	return s
 }
 
-// Metrics returns the scheduler's /metrics text.
+// Get GETs path on the scheduler's secure port with the client certificate
+// of kubeconfig, or anonymously when kubeconfig is "".
+func (s *Scheduler) Get(kubeconfig, path string) (int, string, error) {
+	return SecureGet(fmt.Sprintf("https://127.0.0.1:%d%s", s.SecurePort, path), kubeconfig)
+}
+
+// Metrics returns the scheduler's /metrics text, read as the admin.
 func (s *Scheduler) Metrics(t testing.TB) string {
 	t.Helper()
-	code, body, err := HTTPGet(fmt.Sprintf("http://127.0.0.1:%d/metrics", s.MetricsPort))
+	code, body, err := s.Get(s.server.Kubeconfig, "/metrics")
 	if err != nil || code != http.StatusOK {
-		t.Fatalf("scheduler /metrics: code %d, err %v", code, err)
+		t.Fatalf("scheduler /metrics: code %d, err %v: %.300s", code, err, body)
 	}
 	return body
+}
+
+// SecureGet GETs url over HTTPS presenting the client certificate of
+// kubeconfig (none when ""). It does not verify the server's certificate:
+// components serve self-signed ones by default, as upstream's do.
+func SecureGet(url, kubeconfig string) (int, string, error) {
+	cfg := &rest.Config{}
+	if kubeconfig != "" {
+		loaded, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return 0, "", fmt.Errorf("load %s: %w", kubeconfig, err)
+		}
+		cfg.TLSClientConfig = rest.TLSClientConfig{
+			CertFile: loaded.CertFile, KeyFile: loaded.KeyFile, CertData: loaded.CertData, KeyData: loaded.KeyData,
+		}
+	}
+	cfg.Insecure = true
+	cfg.Timeout = 5 * time.Second
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return 0, "", fmt.Errorf("client for %s: %w", url, err)
+	}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
 }
 
 // HTTPGet does a plain HTTP GET with a short timeout.
