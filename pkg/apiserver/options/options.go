@@ -227,6 +227,9 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 			return nil, err
 		}
 		extra.Authorizer = authz
+		if extra.TokenAuthenticator, err = auth.NewTokenReviewAuthenticator(o.TokenAuthFile); err != nil {
+			return nil, err
+		}
 		if err := o.writeAdminKubeconfig(ca, gc.SecureServing); err != nil {
 			return nil, err
 		}
