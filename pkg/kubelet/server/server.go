@@ -1,7 +1,8 @@
 // Package server is the kubelet's HTTPS endpoint: container logs at
 // /containerLogs/{namespace}/{pod}/{container} (what the API server's
-// pods/log proxies to), /healthz and /metrics. Only clients with a
-// certificate signed by the cluster CA get in, as the API server is.
+// pods/log proxies to), /healthz and /metrics. Every request is
+// authenticated and then authorized by the API server (auth.go), so only
+// the API server's kubelet client and admins get in.
 package server
 
 import (
@@ -48,8 +49,10 @@ type Config struct {
 	TLSCertFile       string
 	TLSPrivateKeyFile string
 	ServingHosts      []string
-	// ClientCAFile holds the CA client certificates must be signed by.
+	// ClientCAFile holds the CA that signs client certificates.
 	ClientCAFile string
+	// Auth authenticates and authorizes every request; required.
+	Auth Auth
 }
 
 // NewHandler routes the kubelet's endpoints. healthy reports whether the
@@ -195,7 +198,9 @@ func parseLogQuery(r *http.Request) (logs.Options, bool, error) {
 }
 
 // TLSConfig is the server's TLS configuration: its certificate, and client
-// certificates required and verified against the client CA.
+// certificates verified against the client CA when given. A client may
+// instead present a bearer token, so the handshake does not require one;
+// the authenticator (Auth) refuses requests with neither.
 func TLSConfig(cfg Config) (*tls.Config, error) {
 	var cert tls.Certificate
 	var err error
@@ -220,7 +225,7 @@ func TLSConfig(cfg Config) (*tls.Config, error) {
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
 		ClientCAs:    pool,
 		MinVersion:   tls.VersionTLS12,
 	}, nil
@@ -249,6 +254,10 @@ func selfSigned(hosts []string) (tls.Certificate, error) {
 // Serve serves handler over TLS until ctx ends. ready, if set, is called with
 // the address once listening.
 func Serve(ctx context.Context, cfg Config, handler http.Handler, ready func(addr net.Addr)) error {
+	if cfg.Auth.Authenticator == nil || cfg.Auth.Authorizer == nil {
+		return errors.New("the kubelet API needs an authenticator and an authorizer")
+	}
+	handler = WithAuth(handler, cfg.Auth)
 	tlsConfig, err := TLSConfig(cfg)
 	if err != nil {
 		return err
