@@ -82,7 +82,11 @@ func TestContainerLogs(t *testing.T) {
 		{"unknown container", "/containerLogs/default/web/db", 400, "container db is not valid for pod web\n"},
 		{"bad tailLines", "/containerLogs/default/web/app?tailLines=-1", 400, ""},
 		{"bad limitBytes", "/containerLogs/default/web/app?limitBytes=0", 400, ""},
-		{"bad follow", "/containerLogs/default/web/app?follow=maybe", 400, ""},
+		{"tailLines not a number", "/containerLogs/default/web/app?tailLines=many", 400, ""},
+		{"sinceTime not a time", "/containerLogs/default/web/app?sinceTime=yesterday", 400, ""},
+		// The parameter codec reads any boolean but false, f and 0 as true,
+		// as upstream's kubelet does.
+		{"follow=maybe follows", "/containerLogs/default/web/app?follow=maybe&tailLines=1", 200, "three\n"},
 		{"both since forms", "/containerLogs/default/web/app?sinceSeconds=5&sinceTime=2024-05-01T10:00:02Z", 400, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
