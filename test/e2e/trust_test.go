@@ -55,6 +55,7 @@ func TestKubectlAuthAndTheKubeletAPI(t *testing.T) {
 
 	t.Run("kubectl auth can-i --list", func(t *testing.T) {
 		out := mallory.MustRun(t, "", "auth", "can-i", "--list")
+		t.Logf("kubectl auth can-i --list as mallory:\n%s", out)
 		if !strings.Contains(out, "selfsubjectaccessreviews.authorization.k8s.io") || strings.Contains(out, "pods") {
 			t.Errorf("mallory's rules:\n%s", out)
 		}
