@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver/auth"
+	"skiff.dev/skiff/pkg/apiserver/options"
 	"skiff.dev/skiff/pkg/kubelet/app"
 	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/test/integration/framework"
@@ -36,9 +39,15 @@ func runningPod(t *testing.T, s *framework.TestServer, name string) {
 // TestKubeletAPITrustsOnlyTheAPIServer: a certificate from the cluster CA
 // no longer opens the kubelet API. Other nodes, the scheduler and minted
 // users get 403 from the kubelet itself; the API server's pods/log still
-// works, and the kubelet's serving certificate is the cluster CA's.
+// works, and the kubelet's serving certificate is the cluster CA's. Bearer
+// tokens are reviewed by the API server.
 func TestKubeletAPITrustsOnlyTheAPIServer(t *testing.T) {
-	s := framework.StartTestServer(t)
+	tokenFile := filepath.Join(t.TempDir(), "tokens.csv")
+	tokens := "ops-token,ops,uid-ops,system:masters\nmallory-token,mallory,uid-mallory,\n"
+	if err := os.WriteFile(tokenFile, []byte(tokens), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := framework.StartTestServer(t, func(o *options.Options) { o.TokenAuthFile = tokenFile })
 	_, o := startKubeletWith(t, s, nil)
 	runningPod(t, s, "web")
 	ctx := context.Background()
@@ -49,38 +58,11 @@ func TestKubeletAPITrustsOnlyTheAPIServer(t *testing.T) {
 		return string(out) == "the secret of web\n", err
 	})
 
-	ca, err := pki.LoadCA(s.DataDir + "/pki")
+	ca, err := pki.LoadCA(filepath.Join(s.DataDir, "pki"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.Cert)
-	logsURL := fmt.Sprintf("https://127.0.0.1:%d/containerLogs/default/web/main", o.Port)
-	get := func(user string, groups ...string) (int, string) {
-		t.Helper()
-		var certs []tls.Certificate
-		if user != "" {
-			kp, err := ca.ClientCert(user, groups)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cert, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
-			if err != nil {
-				t.Fatal(err)
-			}
-			certs = append(certs, cert)
-		}
-		// RootCAs, not InsecureSkipVerify: the kubelet's serving
-		// certificate must be the cluster CA's, for its address.
-		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs}}}
-		resp, err := client.Get(logsURL)
-		if err != nil {
-			t.Fatalf("GET %s as %q: %v", logsURL, user, err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
+	k := kubeletClient{t: t, ca: ca, url: fmt.Sprintf("https://127.0.0.1:%d/containerLogs/default/web/main", o.Port)}
 	for _, tc := range []struct {
 		name   string
 		user   string
@@ -93,9 +75,10 @@ func TestKubeletAPITrustsOnlyTheAPIServer(t *testing.T) {
 		{"the scheduler", auth.SchedulerUser, nil, http.StatusForbidden},
 		{"no certificate", "", nil, http.StatusUnauthorized},
 		{"the API server's kubelet client", auth.KubeletClientUser, nil, http.StatusOK},
+		{"an admin", "ops", []string{"system:masters"}, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, body := get(tc.user, tc.groups...)
+			code, body := k.get(tc.user, tc.groups, "")
 			if code != tc.want {
 				t.Errorf("GET the kubelet's containerLogs = %d %q, want %d", code, body, tc.want)
 			}
@@ -104,6 +87,62 @@ func TestKubeletAPITrustsOnlyTheAPIServer(t *testing.T) {
 			}
 		})
 	}
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"an admin's bearer token", "ops-token", http.StatusOK},
+		{"mallory's bearer token", "mallory-token", http.StatusForbidden},
+		{"a guessed bearer token", "guess", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := k.get("", nil, tc.token); code != tc.want {
+				t.Errorf("GET the kubelet's containerLogs = %d %q, want %d", code, body, tc.want)
+			}
+		})
+	}
+}
+
+// kubeletClient GETs a kubelet URL as a user with a client certificate
+// from the cluster CA, or with a bearer token, trusting only the cluster
+// CA for the kubelet's serving certificate (not InsecureSkipVerify).
+type kubeletClient struct {
+	t   *testing.T
+	ca  *pki.CA
+	url string
+}
+
+func (k kubeletClient) get(user string, groups []string, token string) (int, string) {
+	k.t.Helper()
+	var certs []tls.Certificate
+	if user != "" {
+		kp, err := k.ca.ClientCert(user, groups)
+		if err != nil {
+			k.t.Fatal(err)
+		}
+		cert, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+		if err != nil {
+			k.t.Fatal(err)
+		}
+		certs = append(certs, cert)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(k.ca.Cert)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: certs}}}
+	req, err := http.NewRequest(http.MethodGet, k.url, nil)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		k.t.Fatalf("GET %s as %q: %v", k.url, user, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 // TestPodLogsRefuseAKubeletWithoutACertificateFromTheCA: the API server
