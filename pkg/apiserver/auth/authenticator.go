@@ -4,7 +4,9 @@
 package auth
 
 import (
+	"context"
 	"fmt"
+	"slices"
 
 	apiserverapi "k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -57,5 +59,22 @@ func NewTokenReviewAuthenticator(tokenFile string) (authenticator.Token, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read --token-auth-file %s: %w", tokenFile, err)
 	}
-	return group.NewTokenGroupAdder(tokens, []string{user.AllAuthenticated}), nil
+	return authenticatedTokens{tokens}, nil
+}
+
+// authenticatedTokens puts every user it authenticates in
+// system:authenticated, as NewAuthenticator's group adder does for requests,
+// so a TokenReview reports the user a request with the token would be.
+type authenticatedTokens struct{ authenticator.Token }
+
+func (a authenticatedTokens) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
+	resp, ok, err := a.Token.AuthenticateToken(ctx, token)
+	if err != nil || !ok || resp == nil || resp.User == nil || slices.Contains(resp.User.GetGroups(), user.AllAuthenticated) {
+		return resp, ok, err
+	}
+	u := resp.User
+	out := *resp
+	out.User = &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Extra: u.GetExtra(),
+		Groups: append(slices.Clone(u.GetGroups()), user.AllAuthenticated)}
+	return &out, true, nil
 }
