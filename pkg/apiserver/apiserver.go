@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
@@ -33,6 +34,7 @@ var (
 
 func init() {
 	install.Install(Scheme)
+	addReviewTypes(Scheme)
 	// The meta types every API server shares (Status, options, discovery).
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
 	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
@@ -49,6 +51,9 @@ type ExtraConfig struct {
 	// Authorizer is the built-in authorizer in standalone mode, which needs
 	// the pod storage once it exists; nil in delegated mode.
 	Authorizer *auth.Authorizer
+	// TokenAuthenticator answers TokenReviews in standalone mode; nil
+	// authenticates no token.
+	TokenAuthenticator authenticator.Token
 }
 
 // Config is the whole server configuration.
@@ -90,6 +95,11 @@ func (c CompletedConfig) New() (*Server, error) {
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = storage
 	if err := s.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("install API group %s: %w", core.GroupName, err)
+	}
+	if c.extra.Authorizer != nil {
+		if err := installReviewAPIs(s, c.extra.TokenAuthenticator, c.extra.Authorizer); err != nil {
+			return nil, err
+		}
 	}
 	return &Server{GenericAPIServer: s}, nil
 }

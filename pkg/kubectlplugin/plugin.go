@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,7 +17,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/generated/clientset/versioned/scheme"
 )
 
 // defaultContainerAnnotation names the container kubectl picks when none is
@@ -124,24 +125,16 @@ func runLogs(ctx context.Context, g *globalOptions, o *logsOptions, streams Stre
 			fmt.Fprintf(streams.ErrOut, "Defaulted container %q out of: %s\n", container, strings.Join(names, ", "))
 		}
 	}
-	req := client.CoreV1alpha1().RESTClient().Get().
-		Namespace(ns).Resource("pods").Name(name).SubResource("log").
-		Param("container", container)
-	if o.follow {
-		req = req.Param("follow", "true")
-	}
+	opts := &v1alpha1.PodLogOptions{Container: container, Follow: o.follow, Previous: o.previous, Timestamps: o.timestamps}
 	if o.tail >= 0 {
-		req = req.Param("tailLines", strconv.FormatInt(o.tail, 10))
-	}
-	if o.previous {
-		req = req.Param("previous", "true")
-	}
-	if o.timestamps {
-		req = req.Param("timestamps", "true")
+		opts.TailLines = &o.tail
 	}
 	if o.limitBytes > 0 {
-		req = req.Param("limitBytes", strconv.FormatInt(o.limitBytes, 10))
+		opts.LimitBytes = &o.limitBytes
 	}
+	req := client.CoreV1alpha1().RESTClient().Get().
+		Namespace(ns).Resource("pods").Name(name).SubResource("log").
+		VersionedParams(opts, scheme.ParameterCodec)
 	body, err := req.Stream(ctx)
 	if err != nil {
 		return err

@@ -179,3 +179,27 @@ func encodeCert(cert *x509.Certificate) []byte {
 	pemBytes, _ := certutil.EncodeCertificates(cert) // encoding a parsed certificate cannot fail
 	return pemBytes
 }
+
+// KubeletServingCert mints a kubelet's serving certificate for its node
+// name and every address it reports (IPs and DNS names), which the API
+// server verifies when it connects for pods/log. The subject is the one
+// upstream's kubelet-serving signer requires: system:node:<name> in
+// system:nodes.
+func (ca *CA) KubeletServingCert(nodeName string, addresses []string) (*KeyPair, error) {
+	hosts := []string{nodeName}
+	var ips []net.IP
+	for _, a := range addresses {
+		if ip := net.ParseIP(a); ip != nil {
+			ips = append(ips, ip)
+		} else if a != "" && a != nodeName {
+			hosts = append(hosts, a)
+		}
+	}
+	return ca.sign(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+		DNSNames:    hosts,
+		IPAddresses: ips,
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+}

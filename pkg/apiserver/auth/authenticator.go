@@ -4,7 +4,9 @@
 package auth
 
 import (
+	"context"
 	"fmt"
+	"slices"
 
 	apiserverapi "k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	"k8s.io/apiserver/pkg/authentication/request/x509"
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 )
 
@@ -41,4 +44,37 @@ func NewAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokenFile 
 		group.NewAuthenticatedGroupAdder(union.New(authenticators...)),
 		anonymous.NewAuthenticator(conditions),
 	), nil
+}
+
+// NewTokenReviewAuthenticator authenticates the bearer tokens of
+// TokenReviews: the static tokens of tokenFile, users in
+// system:authenticated as NewAuthenticator makes them. It is nil without a
+// token file: no token is then valid. Client certificates cannot be
+// reviewed; whoever asks checks them against the cluster CA itself.
+func NewTokenReviewAuthenticator(tokenFile string) (authenticator.Token, error) {
+	if tokenFile == "" {
+		return nil, nil
+	}
+	tokens, err := tokenfile.NewCSV(tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("read --token-auth-file %s: %w", tokenFile, err)
+	}
+	return authenticatedTokens{tokens}, nil
+}
+
+// authenticatedTokens puts every user it authenticates in
+// system:authenticated, as NewAuthenticator's group adder does for requests,
+// so a TokenReview reports the user a request with the token would be.
+type authenticatedTokens struct{ authenticator.Token }
+
+func (a authenticatedTokens) AuthenticateToken(ctx context.Context, token string) (*authenticator.Response, bool, error) {
+	resp, ok, err := a.Token.AuthenticateToken(ctx, token)
+	if err != nil || !ok || resp == nil || resp.User == nil || slices.Contains(resp.User.GetGroups(), user.AllAuthenticated) {
+		return resp, ok, err
+	}
+	u := resp.User
+	out := *resp
+	out.User = &user.DefaultInfo{Name: u.GetName(), UID: u.GetUID(), Extra: u.GetExtra(),
+		Groups: append(slices.Clone(u.GetGroups()), user.AllAuthenticated)}
+	return &out, true, nil
 }

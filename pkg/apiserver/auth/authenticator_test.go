@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -67,5 +69,30 @@ func TestAuthenticator(t *testing.T) {
 func TestAuthenticatorMissingTokenFile(t *testing.T) {
 	if _, err := NewAuthenticator(nil, filepath.Join(t.TempDir(), "missing.csv")); err == nil {
 		t.Error("a missing --token-auth-file was accepted")
+	}
+}
+
+// TestTokenReviewAuthenticator: a reviewed token is the user a request with
+// it would be, in system:authenticated exactly once; no file, no tokens.
+func TestTokenReviewAuthenticator(t *testing.T) {
+	if a, err := NewTokenReviewAuthenticator(""); a != nil || err != nil {
+		t.Errorf("no token file: %v, %v; want nil, nil", a, err)
+	}
+	file := filepath.Join(t.TempDir(), "tokens.csv")
+	if err := os.WriteFile(file, []byte("t1,alice,u1,\"dev\"\nt2,bob,u2,\"system:authenticated\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewTokenReviewAuthenticator(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, want := range map[string][]string{"t1": {"dev", "system:authenticated"}, "t2": {"system:authenticated"}} {
+		resp, ok, err := a.AuthenticateToken(context.Background(), token)
+		if err != nil || !ok || !slices.Equal(resp.User.GetGroups(), want) {
+			t.Errorf("token %s: %+v %v %v, want groups %v", token, resp, ok, err, want)
+		}
+	}
+	if _, ok, _ := a.AuthenticateToken(context.Background(), "guess"); ok {
+		t.Error("a guessed token authenticated")
 	}
 }

@@ -43,6 +43,9 @@ type PodGetter interface {
 //     its pods, and write events;
 //   - the scheduler may read pods and nodes, bind pods, write pod status and
 //     events, and hold its leader-election lease.
+//   - every authenticated user may create self reviews (kubectl auth can-i,
+//     kubectl auth whoami), kubelets token and subject access reviews, and
+//     the API server's kubelet client may use the kubelet API (reviews.go).
 //
 // Everything else is denied, with the reason in the 403 message.
 type Authorizer struct {
@@ -91,6 +94,9 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 			return authorizer.DecisionAllow, "", nil
 		}
 		return authorizer.DecisionNoOpinion, "", nil
+	}
+	if d, reason, ok := authorizeReviewsAndKubeletAPI(u, attrs); ok {
+		return d, reason, nil
 	}
 	if attrs.GetAPIGroup() != core.GroupName {
 		return authorizer.DecisionNoOpinion, fmt.Sprintf("skiff serves only the %s API group", core.GroupName), nil

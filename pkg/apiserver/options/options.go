@@ -64,8 +64,9 @@ type Options struct {
 	// KubeletClientCertFile and KeyFile are what the server presents to
 	// kubelets for pods/log; minted from the CA when unset.
 	KubeletClientCertFile, KubeletClientKeyFile string
-	// KubeletCAFile verifies kubelets' serving certificates; unset, they
-	// are not verified, as upstream's default.
+	// KubeletCAFile verifies kubelets' serving certificates. Unset, it is
+	// the data dir's CA in standalone mode; in aggregated mode kubelets'
+	// certificates are then not verified, as upstream's default.
 	KubeletCAFile string
 	// EtcdReadyTimeout bounds the wait for the embedded etcd.
 	EtcdReadyTimeout time.Duration
@@ -100,9 +101,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.BoolVar(&o.DelegatedAuth, "delegated-auth", o.DelegatedAuth, "Run as an aggregated API server: authenticate and authorize requests by delegating to the host cluster (--authentication-kubeconfig, --authorization-kubeconfig, or in-cluster).")
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Standalone mode: a CSV file of bearer tokens (token,user,uid,\"group1,group2\").")
 	fs.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "Amount of time to retain events.")
-	fs.StringVar(&o.KubeletClientCertFile, "kubelet-client-certificate", o.KubeletClientCertFile, "Client certificate for connections to kubelets (pods/log). Minted from the data dir's CA when unset.")
+	fs.StringVar(&o.KubeletClientCertFile, "kubelet-client-certificate", o.KubeletClientCertFile, "Client certificate for connections to kubelets (pods/log). Minted from the data dir's CA when unset, for user "+auth.KubeletClientUser+", which may use the kubelet API and nothing else.")
 	fs.StringVar(&o.KubeletClientKeyFile, "kubelet-client-key", o.KubeletClientKeyFile, "Key of --kubelet-client-certificate.")
-	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "CA that signs kubelets' serving certificates. Unset, they are not verified.")
+	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "CA that signs kubelets' serving certificates. Defaults to the data dir's CA in standalone mode; with --delegated-auth and no value, they are not verified.")
 
 	o.ServerRun.AddUniversalFlags(fss.FlagSet("generic"))
 	o.SecureServing.AddFlags(fss.FlagSet("secure serving"))
@@ -227,6 +228,9 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 			return nil, err
 		}
 		extra.Authorizer = authz
+		if extra.TokenAuthenticator, err = auth.NewTokenReviewAuthenticator(o.TokenAuthFile); err != nil {
+			return nil, err
+		}
 		if err := o.writeAdminKubeconfig(ca, gc.SecureServing); err != nil {
 			return nil, err
 		}
@@ -354,7 +358,9 @@ func (o *Options) kubeletTransport(ca *pki.CA) (http.RoundTripper, error) {
 		cert, err = tls.LoadX509KeyPair(o.KubeletClientCertFile, o.KubeletClientKeyFile)
 	} else {
 		var kp *pki.KeyPair
-		kp, err = ca.ClientCert("skiff-apiserver-kubelet-client", []string{"system:masters"})
+		// Its own identity, not system:masters: kubelets allow it their
+		// API (SubjectAccessReview), and the API allows it nothing else.
+		kp, err = ca.ClientCert(auth.KubeletClientUser, nil)
 		if err == nil {
 			cert, err = tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
 		}
@@ -363,16 +369,31 @@ func (o *Options) kubeletTransport(ca *pki.CA) (http.RoundTripper, error) {
 		return nil, fmt.Errorf("load kubelet client certificate: %w", err)
 	}
 	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if o.KubeletCAFile != "" {
+	if caFile := o.kubeletCAFile(); caFile != "" {
 		pool := x509.NewCertPool()
-		data, err := os.ReadFile(o.KubeletCAFile)
-		if err != nil || !pool.AppendCertsFromPEM(data) {
-			return nil, fmt.Errorf("read --kubelet-certificate-authority %s: %v", o.KubeletCAFile, err)
+		data, err := os.ReadFile(caFile)
+		if err == nil && !pool.AppendCertsFromPEM(data) {
+			err = errors.New("no PEM certificate in it")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read --kubelet-certificate-authority %s: %w", caFile, err)
 		}
 		tlsConfig.RootCAs = pool
 	} else {
-		// Upstream's default: kubelets serve self-signed certificates.
+		// Upstream's default in aggregated mode, where skiff's CA is not
+		// the one that signs the host cluster's kubelets.
 		tlsConfig.InsecureSkipVerify = true //nolint:gosec // matches kube-apiserver without --kubelet-certificate-authority
 	}
 	return utilnet.SetTransportDefaults(&http.Transport{TLSClientConfig: tlsConfig}), nil
+}
+
+// kubeletCAFile is the CA kubelets' serving certificates must chain to:
+// --kubelet-certificate-authority, or in standalone mode the data dir's CA,
+// which signs the kubelets' serving certificates (skiff up, skiff
+// kubelet-serving-cert). Empty means unverified (aggregated mode's default).
+func (o *Options) kubeletCAFile() string {
+	if o.KubeletCAFile != "" || o.DelegatedAuth {
+		return o.KubeletCAFile
+	}
+	return filepath.Join(o.pkiDir(), pki.CACertFile)
 }

@@ -1,5 +1,6 @@
 // Package skiff is the `skiff` command: `skiff up` runs a whole cluster on
-// one machine, `skiff kubeconfig` mints identities, and the hidden
+// one machine, `skiff kubeconfig` mints identities, `skiff
+// kubelet-serving-cert` kubelets' serving certificates, and the hidden
 // `apiserver`, `scheduler` and `kubelet` subcommands are the components
 // themselves, so one binary can supervise all of them.
 package skiff
@@ -19,7 +20,7 @@ func NewCommand() *cobra.Command {
 		Short:        "skiff: a small Kubernetes-style control plane",
 		SilenceUsage: true,
 	}
-	cmd.AddCommand(newUpCommand(), newKubeconfigCommand())
+	cmd.AddCommand(newUpCommand(), newKubeconfigCommand(), newKubeletServingCertCommand())
 	for use, component := range map[string]*cobra.Command{
 		"apiserver": apiserverapp.NewCommand(),
 		"scheduler": schedulerapp.NewSchedulerCommand(),

@@ -18,6 +18,7 @@ import (
 
 	"skiff.dev/skiff/pkg/apiserver/options"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/kubelet/nodestatus"
 	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/pkg/supervisor"
 )
@@ -155,7 +156,14 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 	}
 	running = append(running, component{scheduler, 30 * time.Second})
 
+	kubeletServing, nodeIP, err := o.kubeletServingCert(ca, dir)
+	if err != nil {
+		return err
+	}
 	kubelet, err := start("kubelet", "kubelet",
+		"--node-ip", nodeIP,
+		"--tls-cert-file", kubeletServing[0],
+		"--tls-private-key-file", kubeletServing[1],
 		"--kubeconfig", filepath.Join(dir, "node.kubeconfig"),
 		"--node-name", o.nodeName,
 		"--runtime", o.runtime,
@@ -216,4 +224,20 @@ func waitReady(ctx context.Context, kubeconfig string, port int, timeout time.Du
 		}
 		return code == http.StatusOK, nil
 	})
+}
+
+// kubeletServingCert mints this machine's kubelet a serving certificate from
+// the cluster CA for its node name and the address it reports, so the API
+// server can verify it, and returns the files and that address.
+func (o *upOptions) kubeletServingCert(ca *pki.CA, dir string) ([2]string, string, error) {
+	nodeIP, err := nodestatus.NodeIP("")
+	if err != nil {
+		return [2]string{}, "", err
+	}
+	kp, err := ca.KubeletServingCert(o.nodeName, []string{nodeIP, "localhost", "127.0.0.1"})
+	if err != nil {
+		return [2]string{}, "", err
+	}
+	files := [2]string{filepath.Join(dir, "pki", "kubelet.crt"), filepath.Join(dir, "pki", "kubelet.key")}
+	return files, nodeIP, writePair(kp, files[0], files[1])
 }

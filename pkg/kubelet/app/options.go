@@ -59,6 +59,12 @@ type Options struct {
 	HealthzBindAddress string
 	HealthzPort        int32
 
+	// How long the kubelet API caches the API server's answers to token
+	// and subject access reviews (upstream's flags and defaults).
+	AuthenticationTokenWebhookCacheTTL       time.Duration
+	AuthorizationWebhookCacheAuthorizedTTL   time.Duration
+	AuthorizationWebhookCacheUnauthorizedTTL time.Duration
+
 	MaxPods        int32
 	Capacity       map[string]string
 	KubeReserved   map[string]string
@@ -89,6 +95,10 @@ func NewOptions() *Options {
 		EventQPS:                 50,
 		EventBurst:               100,
 		Logs:                     logsapi.NewLoggingConfiguration(),
+
+		AuthenticationTokenWebhookCacheTTL:       2 * time.Minute,
+		AuthorizationWebhookCacheAuthorizedTTL:   5 * time.Minute,
+		AuthorizationWebhookCacheUnauthorizedTTL: 30 * time.Second,
 	}
 }
 
@@ -122,9 +132,12 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs = fss.FlagSet("serving")
 	fs.StringVar(&o.Address, "address", o.Address, "IP address the kubelet serves on.")
 	fs.Int32Var(&o.Port, "port", o.Port, "HTTPS port of the kubelet's API (logs, healthz, metrics). 0 disables it.")
-	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate. Without one a self-signed certificate is made at start.")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate, signed by the cluster CA for the node's name and addresses (`skiff kubelet-serving-cert`), so the API server can verify it. Without one a self-signed certificate is made at start, which an API server with --kubelet-certificate-authority refuses.")
 	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "Private key of --tls-cert-file.")
-	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that signs the certificates of allowed clients (the API server's). Without it the kubelet serves no API.")
+	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that signs client certificates. Every request to the kubelet API is authenticated (these certificates, or bearer tokens by TokenReview) and authorized by SubjectAccessReview against the API server. Without it the kubelet serves no API.")
+	fs.DurationVar(&o.AuthenticationTokenWebhookCacheTTL, "authentication-token-webhook-cache-ttl", o.AuthenticationTokenWebhookCacheTTL, "How long to cache the API server's answers to token reviews.")
+	fs.DurationVar(&o.AuthorizationWebhookCacheAuthorizedTTL, "authorization-webhook-cache-authorized-ttl", o.AuthorizationWebhookCacheAuthorizedTTL, "How long to cache 'authorized' answers to subject access reviews.")
+	fs.DurationVar(&o.AuthorizationWebhookCacheUnauthorizedTTL, "authorization-webhook-cache-unauthorized-ttl", o.AuthorizationWebhookCacheUnauthorizedTTL, "How long to cache 'unauthorized' answers to subject access reviews.")
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "IP address of the plain-HTTP healthz endpoint.")
 	fs.Int32Var(&o.HealthzPort, "healthz-port", o.HealthzPort, "Port of the plain-HTTP healthz endpoint. 0 disables it.")
 

@@ -109,16 +109,9 @@ type clients struct {
 }
 
 func newClient(o *Options, qps float32, burst int32) (clientset.Interface, error) {
-	cfg := o.ClientConfig
-	if cfg == nil {
-		// An empty --kubeconfig inside a pod means the pod's service
-		// account, as upstream components do.
-		var err error
-		if cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig); err != nil {
-			return nil, fmt.Errorf("load kubeconfig %q: %w", o.Kubeconfig, err)
-		}
-	} else {
-		cfg = rest.CopyConfig(cfg)
+	cfg, err := restConfig(o)
+	if err != nil {
+		return nil, err
 	}
 	cfg.QPS, cfg.Burst = qps, int(burst)
 	cfg.UserAgent = fmt.Sprintf("skiff-kubelet/%s (%s)", version.Get().GitVersion, o.NodeName)
@@ -127,6 +120,20 @@ func newClient(o *Options, qps float32, burst int32) (clientset.Interface, error
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	return client, nil
+}
+
+// restConfig is a copy of the kubelet's client configuration.
+func restConfig(o *Options) (*rest.Config, error) {
+	if o.ClientConfig != nil {
+		return rest.CopyConfig(o.ClientConfig), nil
+	}
+	// An empty --kubeconfig inside a pod means the pod's service account,
+	// as upstream components do.
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %q: %w", o.Kubeconfig, err)
+	}
+	return cfg, nil
 }
 
 // nodeResources are the node's capacity and allocatable from the flags.
@@ -232,10 +239,19 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 		return nil
 	}
 	if serving {
+		restCfg, err := restConfig(o)
+		if err != nil {
+			return err
+		}
+		auth, err := newServerAuth(o, restCfg)
+		if err != nil {
+			return err
+		}
 		handler := server.NewHandler(&kubelet.LogSource{Pods: pods.Lister(), Runtime: rt}, healthy, m.Handler())
 		cfg := server.Config{
 			Address: o.Address, Port: int(o.Port), TLSCertFile: o.TLSCertFile, TLSPrivateKeyFile: o.TLSPrivateKeyFile,
 			ClientCAFile: o.ClientCAFile, ServingHosts: []string{o.NodeName, nodeIP, "localhost", "127.0.0.1"},
+			Auth: auth,
 		}
 		g.Go(func() error { return server.Serve(ctx, cfg, handler, nil) })
 	}

@@ -1,7 +1,8 @@
 // Package server is the kubelet's HTTPS endpoint: container logs at
 // /containerLogs/{namespace}/{pod}/{container} (what the API server's
-// pods/log proxies to), /healthz and /metrics. Only clients with a
-// certificate signed by the cluster CA get in, as the API server is.
+// pods/log proxies to), /healthz and /metrics. Every request is
+// authenticated and then authorized by the API server (auth.go), so only
+// the API server's kubelet client and admins get in.
 package server
 
 import (
@@ -19,6 +20,8 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/klog/v2"
 
+	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/generated/clientset/versioned/scheme"
 	"skiff.dev/skiff/pkg/kubelet/logs"
 )
 
@@ -48,8 +51,10 @@ type Config struct {
 	TLSCertFile       string
 	TLSPrivateKeyFile string
 	ServingHosts      []string
-	// ClientCAFile holds the CA client certificates must be signed by.
+	// ClientCAFile holds the CA that signs client certificates.
 	ClientCAFile string
+	// Auth authenticates and authorizes every request; required.
+	Auth Auth
 }
 
 // NewHandler routes the kubelet's endpoints. healthy reports whether the
@@ -129,73 +134,45 @@ func (f *flushWriter) Flush() {
 }
 
 // parseLogQuery reads the query of a logs request as upstream's kubelet
-// does: follow, previous, timestamps, tailLines, limitBytes, sinceSeconds
-// and sinceTime.
+// does: decoded into PodLogOptions by the scheme's parameter codec (the
+// API server encodes it with the same codec), then checked.
 func parseLogQuery(r *http.Request) (logs.Options, bool, error) {
-	q := r.URL.Query()
-	var opts logs.Options
-	boolParam := func(name string) (bool, error) {
-		v := q.Get(name)
-		if v == "" {
-			return false, nil
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return false, fmt.Errorf("%s: %q is not a boolean", name, v)
-		}
-		return b, nil
+	var in v1alpha1.PodLogOptions
+	if err := scheme.ParameterCodec.DecodeParameters(r.URL.Query(), v1alpha1.SchemeGroupVersion, &in); err != nil {
+		return logs.Options{}, false, fmt.Errorf("invalid log options: %w", err)
 	}
-	intParam := func(name string, min int64) (*int64, error) {
-		v := q.Get(name)
-		if v == "" {
-			return nil, nil
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < min {
-			return nil, fmt.Errorf("%s: %q must be an integer of at least %d", name, v, min)
-		}
-		return &n, nil
+	var errs []error
+	if in.TailLines != nil && *in.TailLines < 0 {
+		errs = append(errs, fmt.Errorf("tailLines: %d must be greater than or equal to 0", *in.TailLines))
 	}
-	var err error
-	var previous bool
-	if opts.Follow, err = boolParam("follow"); err != nil {
-		return opts, false, err
+	if in.LimitBytes != nil && *in.LimitBytes < 1 {
+		errs = append(errs, fmt.Errorf("limitBytes: %d must be greater than 0", *in.LimitBytes))
 	}
-	if previous, err = boolParam("previous"); err != nil {
-		return opts, false, err
+	if in.SinceSeconds != nil && *in.SinceSeconds < 1 {
+		errs = append(errs, fmt.Errorf("sinceSeconds: %d must be greater than 0", *in.SinceSeconds))
 	}
-	if opts.Timestamps, err = boolParam("timestamps"); err != nil {
-		return opts, false, err
+	if in.SinceSeconds != nil && in.SinceTime != nil {
+		errs = append(errs, errors.New("at most one of sinceSeconds and sinceTime may be given"))
 	}
-	if opts.TailLines, err = intParam("tailLines", 0); err != nil {
-		return opts, false, err
+	if len(errs) > 0 {
+		return logs.Options{}, false, errors.Join(errs...)
 	}
-	if opts.LimitBytes, err = intParam("limitBytes", 1); err != nil {
-		return opts, false, err
-	}
-	since, err := intParam("sinceSeconds", 1)
-	if err != nil {
-		return opts, false, err
-	}
-	if since != nil {
-		t := time.Now().Add(-time.Duration(*since) * time.Second)
+	opts := logs.Options{Follow: in.Follow, Timestamps: in.Timestamps, TailLines: in.TailLines, LimitBytes: in.LimitBytes}
+	switch {
+	case in.SinceSeconds != nil:
+		t := time.Now().Add(-time.Duration(*in.SinceSeconds) * time.Second)
+		opts.SinceTime = &t
+	case in.SinceTime != nil:
+		t := in.SinceTime.Time
 		opts.SinceTime = &t
 	}
-	if v := q.Get("sinceTime"); v != "" {
-		if since != nil {
-			return opts, false, errors.New("at most one of sinceSeconds and sinceTime may be given")
-		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return opts, false, fmt.Errorf("sinceTime: %w", err)
-		}
-		opts.SinceTime = &t
-	}
-	return opts, previous, nil
+	return opts, in.Previous, nil
 }
 
 // TLSConfig is the server's TLS configuration: its certificate, and client
-// certificates required and verified against the client CA.
+// certificates verified against the client CA when given. A client may
+// instead present a bearer token, so the handshake does not require one;
+// the authenticator (Auth) refuses requests with neither.
 func TLSConfig(cfg Config) (*tls.Config, error) {
 	var cert tls.Certificate
 	var err error
@@ -220,7 +197,7 @@ func TLSConfig(cfg Config) (*tls.Config, error) {
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
 		ClientCAs:    pool,
 		MinVersion:   tls.VersionTLS12,
 	}, nil
@@ -249,6 +226,10 @@ func selfSigned(hosts []string) (tls.Certificate, error) {
 // Serve serves handler over TLS until ctx ends. ready, if set, is called with
 // the address once listening.
 func Serve(ctx context.Context, cfg Config, handler http.Handler, ready func(addr net.Addr)) error {
+	if cfg.Auth.Authenticator == nil || cfg.Auth.Authorizer == nil {
+		return errors.New("the kubelet API needs an authenticator and an authorizer")
+	}
+	handler = WithAuth(handler, cfg.Auth)
 	tlsConfig, err := TLSConfig(cfg)
 	if err != nil {
 		return err

@@ -17,9 +17,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 
 	"skiff.dev/skiff/pkg/kubelet/logs"
 )
@@ -77,7 +82,11 @@ func TestContainerLogs(t *testing.T) {
 		{"unknown container", "/containerLogs/default/web/db", 400, "container db is not valid for pod web\n"},
 		{"bad tailLines", "/containerLogs/default/web/app?tailLines=-1", 400, ""},
 		{"bad limitBytes", "/containerLogs/default/web/app?limitBytes=0", 400, ""},
-		{"bad follow", "/containerLogs/default/web/app?follow=maybe", 400, ""},
+		{"tailLines not a number", "/containerLogs/default/web/app?tailLines=many", 400, ""},
+		{"sinceTime not a time", "/containerLogs/default/web/app?sinceTime=yesterday", 400, ""},
+		// The parameter codec reads any boolean but false, f and 0 as true,
+		// as upstream's kubelet does.
+		{"follow=maybe follows", "/containerLogs/default/web/app?follow=maybe&tailLines=1", 200, "three\n"},
 		{"both since forms", "/containerLogs/default/web/app?sinceSeconds=5&sinceTime=2024-05-01T10:00:02Z", 400, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,19 +161,43 @@ func (c *ca) clientCert(t *testing.T, user string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func TestServerRequiresClientCertsFromTheClusterCA(t *testing.T) {
+// allowUser is an authorizer that allows one user the given subresources
+// of node n1, and records what it was asked.
+type allowUser struct {
+	user  string
+	subs  []string
+	asked []string
+}
+
+func (a *allowUser) Authorize(_ context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+	a.asked = append(a.asked, attrs.GetUser().GetName()+" "+attrs.GetVerb()+" "+attrs.GetResource()+"/"+attrs.GetSubresource()+" "+attrs.GetName())
+	if attrs.GetUser().GetName() == a.user && attrs.GetName() == "n1" && slices.Contains(a.subs, attrs.GetSubresource()) {
+		return authorizer.DecisionAllow, "", nil
+	}
+	return authorizer.DecisionNoOpinion, "", nil
+}
+
+// TestServerAuthenticatesAndAuthorizesEveryRequest: a certificate from the
+// cluster CA is not enough; the authorizer must allow the caller the node's
+// subresource the path maps to.
+func TestServerAuthenticatesAndAuthorizesEveryRequest(t *testing.T) {
 	cluster, other := newCA(t, "cluster"), newCA(t, "other")
 	caFile := filepath.Join(t.TempDir(), "ca.crt")
 	if err := os.WriteFile(caFile, cluster.pem, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cluster.cert)
+	authn := x509request.New(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, x509request.CommonNameUserConversion)
+	authz := &allowUser{user: "kube-apiserver-kubelet-client", subs: []string{"proxy", "metrics"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, Config{Address: "127.0.0.1", Port: 0, ClientCAFile: caFile, ServingHosts: []string{"127.0.0.1", "127.0.0.1"}},
-			NewHandler(&fakeSource{}, nil, nil), func(a net.Addr) { addrs <- a })
+		cfg := Config{Address: "127.0.0.1", Port: 0, ClientCAFile: caFile, ServingHosts: []string{"127.0.0.1", "127.0.0.1"},
+			Auth: Auth{Authenticator: authn, Authorizer: authz, NodeName: "n1"}}
+		done <- Serve(ctx, cfg, NewHandler(&fakeSource{current: writeLog(t, "secret")}, nil, http.NotFoundHandler()), func(a net.Addr) { addrs <- a })
 	}()
 	var addr net.Addr
 	select {
@@ -172,34 +205,77 @@ func TestServerRequiresClientCertsFromTheClusterCA(t *testing.T) {
 	case err := <-done:
 		t.Fatal(err)
 	}
-	get := func(certs ...tls.Certificate) (int, error) {
+	get := func(path string, certs ...tls.Certificate) (int, error) {
 		client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: certs}}}
-		resp, err := client.Get("https://" + addr.String() + "/healthz")
+		resp, err := client.Get("https://" + addr.String() + path)
 		if err != nil {
 			return 0, err
 		}
 		defer resp.Body.Close()
 		return resp.StatusCode, nil
 	}
+	apiserver := cluster.clientCert(t, "kube-apiserver-kubelet-client")
 	for _, tc := range []struct {
-		name   string
-		certs  []tls.Certificate
-		wantOK bool
+		name     string
+		path     string
+		certs    []tls.Certificate
+		wantCode int
 	}{
-		{"signed by the cluster CA", []tls.Certificate{cluster.clientCert(t, "skiff-apiserver")}, true},
-		{"no client certificate", nil, false},
-		{"signed by another CA", []tls.Certificate{other.clientCert(t, "intruder")}, false},
+		{"the API server reads logs", "/containerLogs/default/web/app", []tls.Certificate{apiserver}, 200},
+		{"the API server reads healthz (nodes/proxy)", "/healthz", []tls.Certificate{apiserver}, 200},
+		{"the API server's /logs needs nodes/log", "/logs/", []tls.Certificate{apiserver}, 403},
+		{"a minted user from the cluster CA", "/containerLogs/default/web/app", []tls.Certificate{cluster.clientCert(t, "mallory")}, 403},
+		{"another node", "/containerLogs/default/web/app", []tls.Certificate{cluster.clientCert(t, "system:node:n2")}, 403},
+		{"no client certificate", "/containerLogs/default/web/app", nil, 401},
+		// Go's client sends no certificate the server's CA list does not
+		// name; one sent anyway fails the handshake.
+		{"signed by another CA", "/containerLogs/default/web/app", []tls.Certificate{other.clientCert(t, "kube-apiserver-kubelet-client")}, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, err := get(tc.certs...)
-			if ok := err == nil && code == 200; ok != tc.wantOK {
-				t.Errorf("got %d, %v; want allowed=%v", code, err, tc.wantOK)
+			code, err := get(tc.path, tc.certs...)
+			if code != tc.wantCode || err != nil {
+				t.Errorf("got %d, %v; want %d", code, err, tc.wantCode)
 			}
 		})
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve: %v", err)
+	}
+	if err := Serve(context.Background(), Config{ClientCAFile: caFile}, http.NotFoundHandler(), nil); err == nil {
+		t.Error("a kubelet API without an authenticator and authorizer must not serve")
+	}
+}
+
+// TestRequestAttributes: paths map to the node's subresources as upstream's
+// kubelet maps them.
+func TestRequestAttributes(t *testing.T) {
+	u := &user.DefaultInfo{Name: "u"}
+	for _, tc := range []struct {
+		method, path string
+		want         []string
+	}{
+		{"GET", "/containerLogs/default/web/app", []string{"get nodes/proxy"}},
+		{"GET", "/metrics", []string{"get nodes/metrics"}},
+		{"GET", "/metrics/cadvisor", []string{"get nodes/metrics"}},
+		{"GET", "/metricsx", []string{"get nodes/proxy"}},
+		{"GET", "/stats/summary", []string{"get nodes/stats"}},
+		{"GET", "/logs/syslog", []string{"get nodes/log"}},
+		{"GET", "/healthz", []string{"get nodes/healthz", "get nodes/proxy"}},
+		{"GET", "/pods", []string{"get nodes/pods", "get nodes/proxy"}},
+		{"GET", "/configz", []string{"get nodes/configz", "get nodes/proxy"}},
+		{"POST", "/exec/default/web/app", []string{"create nodes/proxy"}},
+	} {
+		var got []string
+		for _, a := range RequestAttributes(u, httptest.NewRequest(tc.method, tc.path, nil), "n1") {
+			if a.GetName() != "n1" || a.GetAPIGroup() != "" || !a.IsResourceRequest() {
+				t.Errorf("%s %s: attributes %+v are not about node n1 in the legacy group", tc.method, tc.path, a)
+			}
+			got = append(got, a.GetVerb()+" "+a.GetResource()+"/"+a.GetSubresource())
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s %s = %v, want %v", tc.method, tc.path, got, tc.want)
+		}
 	}
 }
 

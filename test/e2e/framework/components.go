@@ -36,6 +36,23 @@ func Kubeconfig(t testing.TB, server *APIServer, user string, groups ...string) 
 	return path
 }
 
+// KubeletServingCert mints a kubelet serving certificate for node and its
+// addresses with `skiff kubelet-serving-cert`, signed by the API server's
+// CA, and returns the kubelet flags that use it.
+func KubeletServingCert(t testing.TB, server *APIServer, node string, addresses ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, node+".crt"), filepath.Join(dir, node+".key")
+	args := []string{"kubelet-serving-cert", "--data-dir", server.DataDir, "--node-name", node, "--cert-file", certFile, "--key-file", keyFile}
+	for _, a := range addresses {
+		args = append(args, "--address", a)
+	}
+	if out, err := exec.Command(Binary(t, "skiff"), args...).CombinedOutput(); err != nil {
+		t.Fatalf("skiff %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return []string{"--tls-cert-file", certFile, "--tls-private-key-file", keyFile}
+}
+
 // CAFile is the cluster CA the API server's data dir holds.
 func (s *APIServer) CAFile() string { return filepath.Join(s.DataDir, "pki", "ca.crt") }
 
@@ -178,8 +195,10 @@ func StartKubelet(t testing.TB, server *APIServer, opts KubeletOptions) *Kubelet
 	if k.Kubeconfig == "" {
 		k.Kubeconfig = Kubeconfig(t, server, "system:node:"+opts.NodeName, "system:nodes")
 	}
+	var serving []string
 	if opts.Serve {
 		k.Port = FreePort(t)
+		serving = KubeletServingCert(t, server, opts.NodeName, "127.0.0.1")
 	}
 	k.args = append([]string{
 		"--kubeconfig", k.Kubeconfig,
@@ -191,7 +210,8 @@ func StartKubelet(t testing.TB, server *APIServer, opts KubeletOptions) *Kubelet
 		"--port", strconv.Itoa(k.Port),
 		"--client-ca-file", server.CAFile(),
 		"--healthz-port", strconv.Itoa(k.HealthzPort),
-	}, opts.ExtraArgs...)
+	}, serving...)
+	k.args = append(k.args, opts.ExtraArgs...)
 	k.start(t)
 	if opts.Runtime == "process" {
 		root, _ := filepath.Abs(opts.RootDir)

@@ -2,16 +2,20 @@ package apiserver
 
 import (
 	"crypto/tls"
+	"crypto/x509/pkix"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/apiserver/auth"
+	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/test/integration/framework"
 )
 
@@ -21,12 +25,17 @@ type fakeKubelet struct {
 	mu       sync.Mutex
 	requests []string
 	hadCert  bool
+	// client is the subject of the certificate the API server presented.
+	client pkix.Name
 }
 
 func (k *fakeKubelet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k.mu.Lock()
 	k.requests = append(k.requests, r.URL.RequestURI())
 	k.hadCert = r.TLS != nil && len(r.TLS.PeerCertificates) > 0
+	if k.hadCert {
+		k.client = r.TLS.PeerCertificates[0].Subject
+	}
 	k.mu.Unlock()
 	if !strings.HasPrefix(r.URL.Path, "/containerLogs/") {
 		http.NotFound(w, r)
@@ -46,7 +55,9 @@ func TestPodLogs(t *testing.T) {
 	kubelet := &fakeKubelet{}
 	srv := httptest.NewUnstartedServer(kubelet)
 	// A kubelet asks for the API server's client certificate.
-	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12,
+		// The API server verifies kubelets' serving certificates.
+		Certificates: []tls.Certificate{kubeletServingCert(t, s, "logs-with-kubelet", "127.0.0.1")}}
 	srv.StartTLS()
 	defer srv.Close()
 	_, portText, _ := net.SplitHostPort(srv.Listener.Addr().String())
@@ -122,4 +133,25 @@ func TestPodLogs(t *testing.T) {
 	if !kubelet.hadCert {
 		t.Error("the API server did not present a client certificate to the kubelet")
 	}
+	if kubelet.client.CommonName != auth.KubeletClientUser || len(kubelet.client.Organization) != 0 {
+		t.Errorf("the API server presented %v to the kubelet, want %s in no group (not system:masters)", kubelet.client, auth.KubeletClientUser)
+	}
+}
+
+// kubeletServingCert is a kubelet serving certificate from the server's CA.
+func kubeletServingCert(t *testing.T, s *framework.TestServer, node string, addresses ...string) tls.Certificate {
+	t.Helper()
+	ca, err := pki.LoadCA(filepath.Join(s.DataDir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.KubeletServingCert(node, addresses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }

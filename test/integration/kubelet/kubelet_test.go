@@ -20,6 +20,7 @@ import (
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/kubelet/app"
 	"skiff.dev/skiff/pkg/kubelet/runtime/process"
+	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/test/integration/framework"
 )
 
@@ -37,12 +38,23 @@ func freePort(t *testing.T) int32 {
 // startKubelet runs a kubelet for nodeName as the node's own identity, and
 // kills whatever containers are left when the test ends.
 func startKubelet(t *testing.T, s *framework.TestServer) string {
+	root, _ := startKubeletWith(t, s, nil)
+	return root
+}
+
+// startKubeletWith is startKubelet with options changed by modify, and
+// returns them too.
+func startKubeletWith(t *testing.T, s *framework.TestServer, modify func(*app.Options)) (string, *app.Options) {
 	root := t.TempDir()
 	o := app.NewOptions()
 	o.ClientConfig = s.ConfigFor("system:node:"+nodeName, "system:nodes")
 	o.NodeName, o.Runtime, o.RootDir = nodeName, app.RuntimeProcess, root
 	o.Address, o.Port, o.NodeIP, o.HealthzPort = "127.0.0.1", freePort(t), "127.0.0.1", 0
 	o.ClientCAFile = filepath.Join(s.DataDir, "pki", "ca.crt")
+	o.TLSCertFile, o.TLSPrivateKeyFile = servingCert(t, s)
+	if modify != nil {
+		modify(o)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -64,7 +76,25 @@ func startKubelet(t *testing.T, s *framework.TestServer) string {
 			_ = rt.StopContainer(context.Background(), c.ID, 0)
 		}
 	})
-	return root
+	return root, o
+}
+
+// servingCert mints the kubelet's serving certificate from the cluster CA,
+// which the API server verifies.
+func servingCert(t *testing.T, s *framework.TestServer) (certFile, keyFile string) {
+	ca, err := pki.LoadCA(filepath.Join(s.DataDir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.KubeletServingCert(nodeName, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := kp.WriteFiles(dir, "kubelet.crt", "kubelet.key"); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "kubelet.crt"), filepath.Join(dir, "kubelet.key")
 }
 
 func waitFor(t *testing.T, what string, cond func() (bool, error)) {

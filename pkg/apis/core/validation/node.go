@@ -62,8 +62,41 @@ func validateNodeStatus(status *core.NodeStatus, fldPath *field.Path) field.Erro
 		allErrs = append(allErrs, validateConditionStatus(c.Status, idxPath.Child("status"))...)
 	}
 
-	for i, addr := range status.Addresses {
-		idxPath := fldPath.Child("addresses").Index(i)
+	allErrs = append(allErrs, validateNodeAddresses(status.Addresses, fldPath.Child("addresses"))...)
+
+	if port := status.DaemonEndpoints.KubeletEndpoint.Port; port != 0 {
+		portPath := fldPath.Child("daemonEndpoints", "kubeletEndpoint", "Port")
+		for _, msg := range validation.IsValidPortNum(int(port)) {
+			allErrs = append(allErrs, field.Invalid(portPath, port, msg))
+		}
+	}
+	return allErrs
+}
+
+// validateNodeAddresses checks each address against its type: InternalIP
+// and ExternalIP are IP addresses, Hostname, InternalDNS and ExternalDNS
+// DNS-1123 subdomains, and no address is listed twice (upstream's
+// duplicate check). Upstream's API validation stops at duplicates and skips
+// unparseable IPs where it uses them; skiff refuses them at the door,
+// because the API server dials a node's address for pods/log, and an
+// address like "evil.example@127.0.0.1" or "127.0.0.1:36443/x?" would
+// otherwise steer that connection.
+func validateNodeAddresses(addresses []core.NodeAddress, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	seen := map[core.NodeAddress]bool{}
+	for i, addr := range addresses {
+		idxPath := fldPath.Index(i)
+		addrPath := idxPath.Child("address")
+		switch {
+		case addr.Address == "":
+			allErrs = append(allErrs, field.Required(addrPath, ""))
+		case addr.Type == core.NodeInternalIP || addr.Type == core.NodeExternalIP:
+			allErrs = append(allErrs, validation.IsValidIP(addrPath, addr.Address)...)
+		case addr.Type == core.NodeHostName || addr.Type == core.NodeInternalDNS || addr.Type == core.NodeExternalDNS:
+			for _, msg := range validation.IsDNS1123Subdomain(addr.Address) {
+				allErrs = append(allErrs, field.Invalid(addrPath, addr.Address, msg))
+			}
+		}
 		switch addr.Type {
 		case core.NodeHostName, core.NodeInternalIP, core.NodeExternalIP, core.NodeInternalDNS, core.NodeExternalDNS:
 		case "":
@@ -71,16 +104,10 @@ func validateNodeStatus(status *core.NodeStatus, fldPath *field.Path) field.Erro
 		default:
 			allErrs = append(allErrs, field.NotSupported(idxPath.Child("type"), addr.Type, nodeAddressTypes))
 		}
-		if addr.Address == "" {
-			allErrs = append(allErrs, field.Required(idxPath.Child("address"), ""))
+		if seen[addr] {
+			allErrs = append(allErrs, field.Duplicate(idxPath, addr))
 		}
-	}
-
-	if port := status.DaemonEndpoints.KubeletEndpoint.Port; port != 0 {
-		portPath := fldPath.Child("daemonEndpoints", "kubeletEndpoint", "Port")
-		for _, msg := range validation.IsValidPortNum(int(port)) {
-			allErrs = append(allErrs, field.Invalid(portPath, port, msg))
-		}
+		seen[addr] = true
 	}
 	return allErrs
 }

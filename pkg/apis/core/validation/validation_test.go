@@ -680,6 +680,26 @@ var nodeStatusCases = []struct {
 		want: []want{duplicate("status.conditions[1].type")}},
 	{name: "kubelet port must be a port number", mutate: func(n *core.Node) { n.Status.DaemonEndpoints.KubeletEndpoint.Port = 70000 },
 		want: []want{invalid("status.daemonEndpoints.kubeletEndpoint.Port")}},
+	{name: "an InternalIP must be an IP, not a URL authority", mutate: func(n *core.Node) { n.Status.Addresses[0].Address = "evil.example@127.0.0.1" },
+		want: []want{invalid("status.addresses[0].address")}},
+	{name: "an InternalIP carries no port or path", mutate: func(n *core.Node) { n.Status.Addresses[0].Address = "127.0.0.1:36443/x?" },
+		want: []want{invalid("status.addresses[0].address")}},
+	{name: "an ExternalIP must be an IP", mutate: func(n *core.Node) {
+		n.Status.Addresses = append(n.Status.Addresses, core.NodeAddress{Type: core.NodeExternalIP, Address: "node-1.example"})
+	}, want: []want{invalid("status.addresses[2].address")}},
+	{name: "an IPv6 InternalIP is valid", mutate: func(n *core.Node) { n.Status.Addresses[0].Address = "fd00::5" }},
+	{name: "a Hostname must be a DNS subdomain", mutate: func(n *core.Node) { n.Status.Addresses[1].Address = "evil.example@127.0.0.1" },
+		want: []want{invalid("status.addresses[1].address")}},
+	{name: "an InternalDNS must be a DNS subdomain", mutate: func(n *core.Node) {
+		n.Status.Addresses = append(n.Status.Addresses, core.NodeAddress{Type: core.NodeInternalDNS, Address: "node-1:10250"})
+	}, want: []want{invalid("status.addresses[2].address")}},
+	{name: "an ExternalDNS name is valid", mutate: func(n *core.Node) {
+		n.Status.Addresses = append(n.Status.Addresses, core.NodeAddress{Type: core.NodeExternalDNS, Address: "node-1.example.com"})
+	}},
+	{name: "addresses are unique", mutate: func(n *core.Node) { n.Status.Addresses = append(n.Status.Addresses, n.Status.Addresses[0]) },
+		want: []want{duplicate("status.addresses[2]")}},
+	{name: "kubelet port must be positive", mutate: func(n *core.Node) { n.Status.DaemonEndpoints.KubeletEndpoint.Port = -1 },
+		want: []want{invalid("status.daemonEndpoints.kubeletEndpoint.Port")}},
 }
 
 func TestValidateNode(t *testing.T) {

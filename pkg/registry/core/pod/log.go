@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,6 +37,8 @@ type LogREST struct {
 	store   *genericregistry.Store
 	nodes   NodeGetter
 	kubelet KubeletConnection
+	// params encodes the options for the kubelet, in the version it decodes.
+	params runtime.ParameterCodec
 }
 
 var (
@@ -117,27 +118,9 @@ func (r *LogREST) kubeletURL(ctx context.Context, nodeName, namespace, podName, 
 	if host == "" || port <= 0 {
 		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s has not reported its kubelet's address and port", nodeName))
 	}
-	q := url.Values{}
-	if o.Follow {
-		q.Set("follow", "true")
-	}
-	if o.Previous {
-		q.Set("previous", "true")
-	}
-	if o.Timestamps {
-		q.Set("timestamps", "true")
-	}
-	if o.TailLines != nil {
-		q.Set("tailLines", strconv.FormatInt(*o.TailLines, 10))
-	}
-	if o.LimitBytes != nil {
-		q.Set("limitBytes", strconv.FormatInt(*o.LimitBytes, 10))
-	}
-	if o.SinceSeconds != nil {
-		q.Set("sinceSeconds", strconv.FormatInt(*o.SinceSeconds, 10))
-	}
-	if o.SinceTime != nil {
-		q.Set("sinceTime", o.SinceTime.Format(time.RFC3339))
+	q, err := r.kubeletQuery(o)
+	if err != nil {
+		return nil, err
 	}
 	return &url.URL{
 		Scheme:   "https",

@@ -73,6 +73,6 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, no
 		Pod:     &REST{rules.Store{Store: store}},
 		Status:  status.NewREST(store, NewStatusStrategy(s)),
 		Binding: &BindingREST{store: store},
-		Log:     &LogREST{store: store, nodes: nodes, kubelet: kubelet},
+		Log:     &LogREST{store: store, nodes: nodes, kubelet: kubelet, params: runtime.NewParameterCodec(scheme)},
 	}, nil
 }
