@@ -11,8 +11,8 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
-	"skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
 	"skiff.dev/skiff/pkg/client/statuspatch"
+	"skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 )
 
