@@ -35,7 +35,6 @@ import (
 	"skiff.dev/skiff/pkg/kubelet"
 	"skiff.dev/skiff/pkg/kubelet/metrics"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
-	"skiff.dev/skiff/pkg/kubelet/pleg"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 	"skiff.dev/skiff/pkg/kubelet/runtime/fake"
 	"skiff.dev/skiff/pkg/kubelet/runtime/process"
@@ -160,7 +159,7 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	rt, err := newRuntime(ctx, g, o, notify)
+	rt, err := newRuntime(ctx, o, notify)
 	if err != nil {
 		return err
 	}
@@ -192,6 +191,7 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 		},
 		Recorder: recorder,
 		Observer: m,
+		Relist:   o.Runtime == RuntimeCRI,
 	})
 	node.Store(n)
 
@@ -288,7 +288,7 @@ func serveHealthz(ctx context.Context, g *errgroup.Group, o *Options, healthy fu
 
 // newRuntime builds the runtime --runtime names. notify is told about pods
 // whose containers changed.
-func newRuntime(ctx context.Context, g *errgroup.Group, o *Options, notify func(types.UID)) (runtime.Runtime, error) {
+func newRuntime(ctx context.Context, o *Options, notify func(types.UID)) (runtime.Runtime, error) {
 	switch o.Runtime {
 	case RuntimeProcess:
 		return process.New(process.Options{RootDir: o.RootDir, OnChange: notify})
@@ -297,13 +297,8 @@ func newRuntime(ctx context.Context, g *errgroup.Group, o *Options, notify func(
 		rt.SetOnChange(notify)
 		return rt, nil
 	case RuntimeCRI:
-		rt, err := newCRIRuntime(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		relister := pleg.New(rt, notify)
-		g.Go(func() error { relister.Run(ctx, pleg.DefaultPeriod); return nil })
-		return rt, nil
+		// It reports no changes: the node relists it (NodeConfig.Relist).
+		return newCRIRuntime(ctx, o)
 	}
 	return nil, errors.New("unknown runtime " + o.Runtime)
 }
