@@ -35,12 +35,14 @@ type Manager struct {
 	last map[types.UID]written
 }
 
-// written is the status a write returned, with the resourceVersion the pod
-// had in the informer when it was written: while the informer still shows
-// that version, the written status is the newer one.
+// written is the status a write returned, with the resourceVersions of the
+// pod older than it: the one the informer showed when it was written, and
+// those of this kubelet's earlier writes the informer had not shown yet.
+// While the informer shows one of those, the written status is the newer.
 type written struct {
-	status     v1alpha1.PodStatus
-	informerRV string
+	status v1alpha1.PodStatus
+	rv     string
+	older  map[string]bool
 }
 
 // NewManager returns a Manager writing through client; observer may be nil.
@@ -56,7 +58,7 @@ func NewManager(client clientset.Interface, observer Observer) *Manager {
 func (m *Manager) Base(pod *v1alpha1.Pod) v1alpha1.PodStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if w, ok := m.last[pod.UID]; ok && w.informerRV == pod.ResourceVersion {
+	if w, ok := m.last[pod.UID]; ok && w.older[pod.ResourceVersion] {
 		return *w.status.DeepCopy()
 	}
 	return *pod.Status.DeepCopy()
@@ -90,7 +92,15 @@ func (m *Manager) SetPodStatus(ctx context.Context, pod *v1alpha1.Pod, status v1
 		return fmt.Errorf("patch status of pod %s/%s: wrote to pod %s", pod.Namespace, pod.Name, out.UID)
 	}
 	m.mu.Lock()
-	m.last[pod.UID] = written{status: *out.Status.DeepCopy(), informerRV: pod.ResourceVersion}
+	w := written{status: *out.Status.DeepCopy(), rv: out.ResourceVersion, older: map[string]bool{pod.ResourceVersion: true}}
+	if prev, ok := m.last[pod.UID]; ok && prev.older[pod.ResourceVersion] {
+		// Written on top of an earlier write the informer has not shown.
+		for rv := range prev.older {
+			w.older[rv] = true
+		}
+		w.older[prev.rv] = true
+	}
+	m.last[pod.UID] = w
 	m.mu.Unlock()
 	if m.observer != nil && status.Phase == v1alpha1.PodRunning && base.Phase != v1alpha1.PodRunning &&
 		base.Phase != v1alpha1.PodSucceeded && base.Phase != v1alpha1.PodFailed {

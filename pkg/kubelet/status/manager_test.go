@@ -3,10 +3,12 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -184,5 +186,44 @@ func TestManagerFollowsTheInformer(t *testing.T) {
 	newer.Status.Phase = v1alpha1.PodFailed
 	if base := m.Base(newer); base.Phase != v1alpha1.PodFailed {
 		t.Errorf("after someone set Failed, Base = %q, want Failed", base.Phase)
+	}
+}
+
+// TestManagerFollowsItsOwnWritesAheadOfTheInformer writes twice before the
+// informer shows either write: when it then shows the first, the second is
+// still the newer status.
+func TestManagerFollowsItsOwnWritesAheadOfTheInformer(t *testing.T) {
+	ctx := context.Background()
+	p := pod(v1alpha1.RestartPolicyAlways, "a")
+	p.ResourceVersion = "1"
+	client := fake.NewClientset(p)
+	// The API server gives every write a new resourceVersion; the fake
+	// does not.
+	rv := 1
+	client.PrependReactor("patch", "pods", func(a clienttesting.Action) (bool, k8sruntime.Object, error) {
+		handled, obj, err := clienttesting.ObjectReaction(client.Tracker())(a)
+		if pod, ok := obj.(*v1alpha1.Pod); ok {
+			rv++
+			pod.ResourceVersion = strconv.Itoa(rv)
+		}
+		return handled, obj, err
+	})
+	m := NewManager(client, nil)
+	write := func(c []runtime.Container) {
+		t.Helper()
+		if err := m.SetPodStatus(ctx, p, Compute(Input{Pod: p, Containers: c, Old: m.Base(p), Now: now})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(nil)                                  // Pending
+	firstWrite := m.last[p.UID].rv              // what the informer shows next
+	write([]runtime.Container{running("a", 0)}) // Running, informer still at "1"
+	shown := p.DeepCopy()
+	shown.ResourceVersion = firstWrite
+	if firstWrite == "" || firstWrite == p.ResourceVersion {
+		t.Fatalf("the fake clientset gave the write resourceVersion %q", firstWrite)
+	}
+	if base := m.Base(shown); base.Phase != v1alpha1.PodRunning {
+		t.Errorf("with the informer at the first write, Base = %q, want the second write's Running", base.Phase)
 	}
 }
