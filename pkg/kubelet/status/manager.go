@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -81,7 +82,7 @@ func (m *Manager) SetPodStatus(ctx context.Context, pod *v1alpha1.Pod, status v1
 	}
 	klog.V(4).InfoS("Writing pod status", "pod", klog.KObj(pod), "patch", string(patch))
 	out, err := m.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || replaced(err) {
 		klog.V(3).InfoS("Pod gone; status not written", "pod", klog.KObj(pod), "err", err)
 		return nil
 	}
@@ -125,4 +126,21 @@ func (m *Manager) PhaseCounts() map[v1alpha1.PodPhase]int {
 		out[w.status.Phase]++
 	}
 	return out
+}
+
+// replaced reports whether a status patch failed because its UID
+// precondition did not hold: the API server refuses the patched object, as
+// kube-apiserver does, as an invalid change of metadata.uid. The pod of that
+// name is another one now.
+func replaced(err error) bool {
+	var st apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &st) || st.Status().Details == nil {
+		return false
+	}
+	for _, c := range st.Status().Details.Causes {
+		if c.Field == "metadata.uid" {
+			return true
+		}
+	}
+	return false
 }
