@@ -2,13 +2,10 @@
 package main
 
 import (
-	"os"
-
-	"k8s.io/component-base/cli"
-
+	"skiff.dev/skiff/pkg/cli"
 	"skiff.dev/skiff/pkg/kubelet/app"
 )
 
 func main() {
-	os.Exit(cli.Run(app.NewKubeletCommand()))
+	cli.Main(app.NewKubeletCommand())
 }

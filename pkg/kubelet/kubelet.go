@@ -20,8 +20,10 @@ import (
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/kubelet/nodelease"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
+	"skiff.dev/skiff/pkg/kubelet/pleg"
 	"skiff.dev/skiff/pkg/kubelet/podworkers"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
+	runtimecache "skiff.dev/skiff/pkg/kubelet/runtime/cache"
 	"skiff.dev/skiff/pkg/kubelet/status"
 )
 
@@ -44,13 +46,21 @@ type NodeConfig struct {
 	// LeaseDuration and LeaseRenewInterval default to 40 s and 10 s.
 	LeaseDuration      time.Duration
 	LeaseRenewInterval time.Duration
+	// Relist is set for a runtime that does not report its containers'
+	// changes (CRI): Run then lists it every RelistPeriod (default one
+	// second), as upstream's PLEG does, and the pod workers read that
+	// listing. Other runtimes report changes through Notify.
+	Relist       bool
+	RelistPeriod time.Duration
 }
 
 // Node is one node's kubelet. It gets its pods through its handler methods,
 // so one informer can feed several nodes.
 type Node struct {
-	name       string
-	runtime    runtime.Runtime
+	name string
+	// containers is the runtime behind the cache every pod worker lists.
+	containers *runtimecache.Cache
+	relist     time.Duration // zero: the runtime reports its changes
 	status     *status.Manager
 	workers    *podworkers.PodWorkers
 	nodeStatus *nodestatus.Controller
@@ -74,12 +84,21 @@ func NewNode(ctx context.Context, cfg NodeConfig) *Node {
 		nsCfg.Clock = cfg.Clock
 	}
 	sm := status.NewManager(cfg.Client, cfg.Observer)
+	containers := runtimecache.New(cfg.Runtime)
+	var relist time.Duration
+	if cfg.Relist {
+		relist = cfg.RelistPeriod
+		if relist <= 0 {
+			relist = pleg.DefaultPeriod
+		}
+	}
 	return &Node{
-		name:    nsCfg.NodeName,
-		runtime: cfg.Runtime,
-		status:  sm,
+		name:       nsCfg.NodeName,
+		containers: containers,
+		relist:     relist,
+		status:     sm,
 		workers: podworkers.New(ctx, podworkers.Config{
-			Client: cfg.Client, Runtime: cfg.Runtime, Status: sm, Recorder: cfg.Recorder,
+			Client: cfg.Client, Runtime: containers, Status: sm, Recorder: cfg.Recorder,
 			HostIP: nsCfg.NodeIP, Clock: cfg.Clock,
 		}),
 		nodeStatus: nodestatus.New(cfg.Client, nsCfg),
@@ -87,12 +106,20 @@ func NewNode(ctx context.Context, cfg NodeConfig) *Node {
 	}
 }
 
-// Run registers the node and keeps its status and lease fresh until ctx ends.
+// Run registers the node and keeps its status and lease fresh, and relists
+// a runtime that does not report its changes, until ctx ends.
 func (n *Node) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); n.nodeStatus.Run(ctx) }()
 	go func() { defer wg.Done(); n.lease.Run(ctx) }()
+	if n.relist > 0 {
+		// The relist refreshes the cache itself, so what it reports only
+		// wakes the workers.
+		relister := pleg.New(n.containers.Relist, n.workers.Notify)
+		wg.Add(1)
+		go func() { defer wg.Done(); relister.Run(ctx, n.relist) }()
+	}
 	wg.Wait()
 }
 
@@ -102,8 +129,12 @@ func (n *Node) UpdatePod(pod *v1alpha1.Pod) { n.workers.UpdatePod(pod) }
 // DeletePod tells the node a pod of its is gone from the API.
 func (n *Node) DeletePod(pod *v1alpha1.Pod) { n.workers.DeletePod(pod) }
 
-// Notify wakes the worker of a pod whose containers changed in the runtime.
-func (n *Node) Notify(uid types.UID) { n.workers.Notify(uid) }
+// Notify tells the node that a pod's containers changed in the runtime: the
+// cached listing is stale, and the pod's worker wakes.
+func (n *Node) Notify(uid types.UID) {
+	n.containers.Invalidate()
+	n.workers.Notify(uid)
+}
 
 // PhaseCounts counts the node's pods by phase, for metrics.
 func (n *Node) PhaseCounts() map[v1alpha1.PodPhase]int { return n.status.PhaseCounts() }

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/statuspatch"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 	"skiff.dev/skiff/pkg/scheduler/metrics"
 	"skiff.dev/skiff/pkg/scheduler/queue"
@@ -329,17 +329,20 @@ func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1
 	if !replaced {
 		conditions = append(conditions, cond)
 	}
-	// A merge patch replaces the whole list; the pod is unbound, so no
-	// kubelet writes its conditions meanwhile. The UID precondition keeps a
-	// pod recreated under the same name untouched.
-	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"uid": pod.UID},
-		"status":   map[string]any{"conditions": conditions},
-	})
+	// A strategic merge patch from the pod's status sends PodScheduled
+	// alone, keyed by its type, so a condition another component set since
+	// the informer showed the pod stays. The UID precondition keeps a pod
+	// recreated under the same name untouched.
+	status := pod.Status.DeepCopy()
+	status.Conditions = conditions
+	patch, err := statuspatch.Pod(pod.UID, &pod.Status, status)
 	if err != nil {
-		return fmt.Errorf("encode status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return fmt.Errorf("status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+	if patch == nil {
+		return nil
+	}
+	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("patch PodScheduled condition of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}

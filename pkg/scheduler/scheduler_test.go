@@ -496,3 +496,25 @@ func TestUnschedulableConditionIsWrittenOnlyWhenItChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestUnschedulableConditionKeepsOtherWritersConditions: a condition another
+// component set after the informer showed the pod survives the scheduler's
+// PodScheduled write.
+func TestUnschedulableConditionKeepsOtherWritersConditions(t *testing.T) {
+	seen := st.MakePod("p").Obj()
+	stored := seen.DeepCopy()
+	stored.Status.Conditions = append(stored.Status.Conditions, v1alpha1.PodCondition{Type: "example.com/gate", Status: v1alpha1.ConditionTrue})
+	api := st.NewFakeAPI(stored)
+	s := &Scheduler{client: api.Client}
+	if err := s.setUnschedulableCondition(context.Background(), seen, "0/1 nodes are available: 1 Insufficient cpu."); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := api.Client.Tracker().Get(podsGVR, "default", "p")
+	pod := got.(*v1alpha1.Pod)
+	if c := scheduledCondition(pod); c == nil || c.Status != v1alpha1.ConditionFalse {
+		t.Errorf("PodScheduled = %+v, want False", c)
+	}
+	if len(pod.Status.Conditions) != 2 {
+		t.Errorf("conditions %+v: want the other writer's example.com/gate kept", pod.Status.Conditions)
+	}
+}

@@ -223,14 +223,15 @@ type PodCondition struct {
 
 // PodStatus is the observed state of a pod, written by the scheduler and kubelet.
 type PodStatus struct {
-	Phase             PodPhase
-	Conditions        []PodCondition
-	Message           string
-	Reason            string
-	HostIP            string
-	PodIP             string
-	StartTime         *metav1.Time
-	ContainerStatuses []ContainerStatus
+	ObservedGeneration int64
+	Phase              PodPhase
+	Conditions         []PodCondition
+	Message            string
+	Reason             string
+	HostIP             string
+	PodIP              string
+	StartTime          *metav1.Time
+	ContainerStatuses  []ContainerStatus
 }
 
 // ContainerStatus is the observed state of one container.

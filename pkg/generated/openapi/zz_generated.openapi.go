@@ -5953,6 +5953,13 @@ func schema_pkg_apis_core_v1alpha1_PodStatus(ref common.ReferenceCallback) commo
 				Description: "PodStatus is the observed state of a pod, written by the scheduler and kubelet.",
 				Type:        []string{"object"},
 				Properties: map[string]spec.Schema{
+					"observedGeneration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ObservedGeneration is the pod's metadata.generation the kubelet last acted on: once it equals metadata.generation, a spec change (a new image) has reached the node.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
 					"phase": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Phase is Pending, Running, Succeeded, Failed or Unknown.\n\nPossible enum values:\n - `\"Failed\"` : every container has exited and at least one failed.\n - `\"Pending\"` : accepted, but not every container has started.\n - `\"Running\"` : bound, and at least one container is running.\n - `\"Succeeded\"` : every container exited 0 and none will restart.\n - `\"Unknown\"` : the pod's state could not be obtained.",

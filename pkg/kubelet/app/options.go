@@ -12,7 +12,6 @@ import (
 
 	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
-	logsapi "k8s.io/component-base/logs/api/v1"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
@@ -76,8 +75,6 @@ type Options struct {
 	// container on exit, giving them this long: upstream's graceful node
 	// shutdown. Zero leaves containers running for the next kubelet to adopt.
 	ShutdownGracePeriod time.Duration
-
-	Logs *logsapi.LoggingConfiguration
 }
 
 // NewOptions returns the defaults.
@@ -94,7 +91,6 @@ func NewOptions() *Options {
 		MaxPods:                  nodestatus.DefaultMaxPods,
 		EventQPS:                 50,
 		EventBurst:               100,
-		Logs:                     logsapi.NewLoggingConfiguration(),
 
 		AuthenticationTokenWebhookCacheTTL:       2 * time.Minute,
 		AuthorizationWebhookCacheAuthorizedTTL:   5 * time.Minute,
@@ -141,7 +137,6 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "IP address of the plain-HTTP healthz endpoint.")
 	fs.Int32Var(&o.HealthzPort, "healthz-port", o.HealthzPort, "Port of the plain-HTTP healthz endpoint. 0 disables it.")
 
-	logsapi.AddFlags(o.Logs, fss.FlagSet("logs"))
 	return fss
 }
 
@@ -199,9 +194,6 @@ func (o *Options) Validate() error {
 		if _, err := resourceList(m); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", flag, err))
 		}
-	}
-	if err := logsapi.Validate(o.Logs, nil, nil).ToAggregate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,59 +18,39 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
-	cliflag "k8s.io/component-base/cli/flag"
-	logsapi "k8s.io/component-base/logs/api/v1"
-	"k8s.io/component-base/term"
 	"k8s.io/component-base/version"
-	"k8s.io/component-base/version/verflag"
 	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/cli"
 	"skiff.dev/skiff/pkg/client/events"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 	"skiff.dev/skiff/pkg/kubelet"
 	"skiff.dev/skiff/pkg/kubelet/metrics"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
-	"skiff.dev/skiff/pkg/kubelet/pleg"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 	"skiff.dev/skiff/pkg/kubelet/runtime/fake"
 	"skiff.dev/skiff/pkg/kubelet/runtime/process"
 	"skiff.dev/skiff/pkg/kubelet/server"
 )
 
-// NewKubeletCommand is the skiff-kubelet command. SIGTERM or SIGINT stop it
-// with exit code 0 and leave running containers running, as upstream's
-// kubelet does, so a restarted kubelet adopts them.
+// NewKubeletCommand is the skiff-kubelet command, built by pkg/cli as every
+// skiff daemon: the first SIGTERM or SIGINT stops it with exit code 0 and
+// leaves running containers running, as upstream's kubelet does, so a
+// restarted kubelet adopts them; a second one exits at once, even while
+// --shutdown-grace-period is stopping containers.
 func NewKubeletCommand() *cobra.Command {
 	o := NewOptions()
-	cmd := &cobra.Command{
-		Use:   "skiff-kubelet",
+	return cli.Daemon{
+		Name:  "skiff-kubelet",
 		Short: "Run a node's pods and report them to the skiff API server",
 		Long: `skiff-kubelet registers a Node, keeps its Lease fresh, runs the pods bound to
 it through a container runtime (host processes, a CRI runtime, or a fake) and
 reports their status. It serves container logs over HTTPS to the API server.`,
-		SilenceUsage: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			verflag.PrintAndExitIfRequested()
-			if err := logsapi.ValidateAndApply(o.Logs, nil); err != nil {
-				return err
-			}
-			cliflag.PrintFlags(cmd.Flags())
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-			defer stop()
-			return Run(ctx, o)
-		},
-		Args: cobra.NoArgs,
-	}
-	fss := o.Flags()
-	verflag.AddFlags(fss.FlagSet("global"))
-	for _, f := range fss.FlagSets {
-		cmd.Flags().AddFlagSet(f)
-	}
-	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
-	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
-	return cmd
+		Flags: o.Flags(),
+		Run:   func(ctx context.Context) error { return Run(ctx, o) },
+	}.Command()
 }
 
 // Run runs the kubelet until ctx ends, and then returns nil, leaving the
@@ -167,7 +144,7 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	rt, err := newRuntime(ctx, g, o, notify)
+	rt, err := newRuntime(ctx, o, notify)
 	if err != nil {
 		return err
 	}
@@ -199,6 +176,7 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 		},
 		Recorder: recorder,
 		Observer: m,
+		Relist:   o.Runtime == RuntimeCRI,
 	})
 	node.Store(n)
 
@@ -304,7 +282,7 @@ func serveHealthz(ctx context.Context, g *errgroup.Group, o *Options, healthy fu
 
 // newRuntime builds the runtime --runtime names. notify is told about pods
 // whose containers changed.
-func newRuntime(ctx context.Context, g *errgroup.Group, o *Options, notify func(types.UID)) (runtime.Runtime, error) {
+func newRuntime(ctx context.Context, o *Options, notify func(types.UID)) (runtime.Runtime, error) {
 	switch o.Runtime {
 	case RuntimeProcess:
 		return process.New(process.Options{RootDir: o.RootDir, OnChange: notify})
@@ -313,13 +291,8 @@ func newRuntime(ctx context.Context, g *errgroup.Group, o *Options, notify func(
 		rt.SetOnChange(notify)
 		return rt, nil
 	case RuntimeCRI:
-		rt, err := newCRIRuntime(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		relister := pleg.New(rt, notify)
-		g.Go(func() error { relister.Run(ctx, pleg.DefaultPeriod); return nil })
-		return rt, nil
+		// It reports no changes: the node relists it (NodeConfig.Relist).
+		return newCRIRuntime(ctx, o)
 	}
 	return nil, errors.New("unknown runtime " + o.Runtime)
 }

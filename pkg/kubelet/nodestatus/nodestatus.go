@@ -17,8 +17,8 @@ import (
 	"k8s.io/utils/clock"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/statuspatch"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
-	"skiff.dev/skiff/pkg/kubelet/statuspatch"
 )
 
 // Well-known node labels.
@@ -112,6 +112,12 @@ func (c *Controller) Run(ctx context.Context) {
 
 // Sync registers the node if needed and writes its status if it changed or
 // was last written a report interval ago.
+//
+// A write starts from the node as the API server has it now, as upstream's
+// kubelet does, and is a strategic merge patch from that to the new status:
+// conditions merge by type, so one that another component set (or changed,
+// like the node lifecycle controller's Ready=Unknown) is either kept or
+// overwritten with the kubelet's own, never left half-patched or erased.
 func (c *Controller) Sync(ctx context.Context) error {
 	if c.node == nil {
 		if err := c.register(ctx); err != nil {
@@ -119,18 +125,31 @@ func (c *Controller) Sync(ctx context.Context) error {
 		}
 	}
 	now := c.cfg.Clock.Now()
-	want := c.status(ctx, c.node.Status, now)
+	info, readyErr := c.probe(ctx, c.node.Status)
+	want := Status(c.cfg, info, readyErr, c.node.Status, now)
 	if !c.lastReport.IsZero() && now.Sub(c.lastReport) < c.cfg.ReportInterval && sameIgnoringHeartbeats(c.node.Status, want) {
 		return nil
 	}
-	patch, err := mergePatch(c.node.Status, want)
+	nodes := c.client.CoreV1alpha1().Nodes()
+	// From the watch cache, as upstream reads it before each write.
+	current, err := nodes.Get(ctx, c.cfg.NodeName, metav1.GetOptions{ResourceVersion: "0"})
+	if apierrors.IsNotFound(err) {
+		c.node = nil // deleted: register again next time
+	}
+	if err != nil {
+		return fmt.Errorf("get node %s: %w", c.cfg.NodeName, err)
+	}
+	want = Status(c.cfg, info, readyErr, current.Status, now)
+	patch, err := statuspatch.Node(&current.Status, &want)
 	if err != nil {
 		return fmt.Errorf("node %s status patch: %w", c.cfg.NodeName, err)
 	}
+	c.node = trimmed(current)
 	if patch != nil {
-		out, err := c.client.CoreV1alpha1().Nodes().Patch(ctx, c.cfg.NodeName, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+		klog.V(4).InfoS("Writing node status", "node", c.cfg.NodeName, "patch", string(patch))
+		out, err := nodes.Patch(ctx, c.cfg.NodeName, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 		if apierrors.IsNotFound(err) {
-			c.node = nil // deleted: register again next time
+			c.node = nil
 		}
 		if err != nil {
 			return fmt.Errorf("patch status of node %s: %w", c.cfg.NodeName, err)
@@ -196,6 +215,14 @@ func (c *Controller) labels() map[string]string {
 
 // status computes the node status, carrying transition times over from old.
 func (c *Controller) status(ctx context.Context, old v1alpha1.NodeStatus, now time.Time) v1alpha1.NodeStatus {
+	info, readyErr := c.probe(ctx, old)
+	return Status(c.cfg, info, readyErr, old, now)
+}
+
+// probe returns the node info with the runtime's version, and why the node
+// is not ready if it is not. The last version known stays while the runtime
+// does not answer.
+func (c *Controller) probe(ctx context.Context, old v1alpha1.NodeStatus) (v1alpha1.NodeSystemInfo, error) {
 	info := c.cfg.SystemInfo
 	info.KubeletVersion = c.cfg.KubeletVersion
 	var readyErr error
@@ -208,7 +235,7 @@ func (c *Controller) status(ctx context.Context, old v1alpha1.NodeStatus, now ti
 			info.ContainerRuntimeVersion = oldInfo
 		}
 	}
-	return Status(c.cfg, info, readyErr, old, now)
+	return info, readyErr
 }
 
 // Status is the node status for cfg: Ready unless readyErr says why not.
@@ -259,12 +286,6 @@ func sameIgnoringHeartbeats(a, b v1alpha1.NodeStatus) bool {
 	for i := range b.Conditions {
 		b.Conditions[i].LastHeartbeatTime = metav1.Time{}
 	}
-	patch, err := mergePatch(a, b)
+	patch, err := statuspatch.Node(&a, &b)
 	return err == nil && patch == nil
-}
-
-// mergePatch is the JSON merge patch of a node's status from old to new, or
-// nil when they are the same as the API stores them.
-func mergePatch(old, new v1alpha1.NodeStatus) ([]byte, error) {
-	return statuspatch.Diff(old, new, nil)
 }

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
 	testingclock "k8s.io/utils/clock/testing"
 
@@ -223,5 +224,40 @@ func TestMachine(t *testing.T) {
 		if (err != nil) != tc.wantErr || (!tc.wantErr && ip == "") || (tc.given != "" && !tc.wantErr && ip != tc.given) {
 			t.Errorf("NodeIP(%q) = %q, %v", tc.given, ip, err)
 		}
+	}
+}
+
+// TestStatusWriteKeepsOtherWritersConditions has other components write the
+// node's conditions between two of the kubelet's writes: the node lifecycle
+// controller's Ready=Unknown, and a condition of a node problem detector.
+// The kubelet's next write must set Ready back whole and keep the other.
+func TestStatusWriteKeepsOtherWritersConditions(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset()
+	clk := testingclock.NewFakeClock(epoch)
+	c := New(client, testConfig(&fakeRuntime{}, clk))
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := []byte(`{"status":{"conditions":[` +
+		`{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"Kubelet stopped posting node status."},` +
+		`{"type":"KernelDeadlock","status":"False","reason":"KernelHasNoDeadlock"}]}}`)
+	if _, err := client.CoreV1alpha1().Nodes().Patch(ctx, "n1", types.StrategicMergePatchType, other, metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(time.Minute) // the heartbeat is due
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	node, _ := client.CoreV1alpha1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	got := map[v1alpha1.NodeConditionType]v1alpha1.NodeCondition{}
+	for _, cond := range node.Status.Conditions {
+		got[cond.Type] = cond
+	}
+	if r := got[v1alpha1.NodeReady]; r.Status != v1alpha1.ConditionTrue || r.Reason != ReasonReady || !r.LastTransitionTime.Time.Equal(clk.Now()) {
+		t.Errorf("Ready %+v: want the kubelet's Ready=True, KubeletReady, transitioned now", r)
+	}
+	if k, ok := got["KernelDeadlock"]; !ok || k.Status != v1alpha1.ConditionFalse {
+		t.Errorf("conditions %+v: the problem detector's KernelDeadlock was lost", node.Status.Conditions)
 	}
 }

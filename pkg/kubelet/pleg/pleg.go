@@ -17,9 +17,14 @@ import (
 // DefaultPeriod is how often the runtime is listed.
 const DefaultPeriod = time.Second
 
+// ListFunc lists every container of the runtime. The kubelet passes its
+// runtime cache's Relist, so the pod workers read the PLEG's listing instead
+// of listing the runtime again.
+type ListFunc func(ctx context.Context) ([]runtime.Container, error)
+
 // Relister lists a runtime and reports the pods whose containers changed.
 type Relister struct {
-	rt     runtime.Runtime
+	list   ListFunc
 	notify func(types.UID)
 	// last is what the previous list found, by container ID; nil before
 	// the first list.
@@ -31,9 +36,10 @@ type seen struct {
 	state runtime.State
 }
 
-// New returns a Relister telling notify about changed pods.
-func New(rt runtime.Runtime, notify func(types.UID)) *Relister {
-	return &Relister{rt: rt, notify: notify}
+// New returns a Relister listing with list and telling notify about
+// changed pods.
+func New(list ListFunc, notify func(types.UID)) *Relister {
+	return &Relister{list: list, notify: notify}
 }
 
 // Run relists every period until ctx ends.
@@ -54,7 +60,7 @@ func (r *Relister) Run(ctx context.Context, period time.Duration) {
 // appeared, changed state or disappeared since the last list. The first
 // list only records what is there.
 func (r *Relister) Relist(ctx context.Context) {
-	cs, err := r.rt.ListContainers(ctx)
+	cs, err := r.list(ctx)
 	if err != nil {
 		klog.V(2).InfoS("Relisting containers", "err", err)
 		return

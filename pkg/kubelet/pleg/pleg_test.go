@@ -16,7 +16,7 @@ func TestRelistReportsChangedPods(t *testing.T) {
 	ctx := context.Background()
 	rt := fake.New()
 	var got []types.UID
-	r := New(rt, func(uid types.UID) { got = append(got, uid) })
+	r := New(rt.ListContainers, func(uid types.UID) { got = append(got, uid) })
 	pod := func(uid string) *v1alpha1.Pod {
 		return &v1alpha1.Pod{ObjectMeta: metav1.ObjectMeta{Name: uid, UID: types.UID(uid)}}
 	}

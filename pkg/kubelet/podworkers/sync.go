@@ -40,9 +40,10 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 	case pod.DeletionTimestamp != nil:
 		err = w.syncTerminating(ctx, pod, containers)
 	case w.terminal || pod.Status.Phase == v1alpha1.PodSucceeded || pod.Status.Phase == v1alpha1.PodFailed:
-		// Nothing of a finished pod runs again, whatever the runtime says.
+		// Nothing of a finished pod runs again, whatever the runtime says,
+		// even when someone else set the phase.
 		w.terminal = true
-		err = w.stopAll(ctx, pod, containers, gracePeriod(pod))
+		err = w.syncTerminal(ctx, pod, containers)
 	default:
 		requeue, err = w.syncRunning(ctx, pod, containers)
 	}
@@ -105,6 +106,36 @@ func (w *worker) syncTerminating(ctx context.Context, pod *v1alpha1.Pod, contain
 	return nil
 }
 
+// syncTerminal stops what still runs of a pod in a terminal phase and
+// reports its containers as they ended, as upstream's kubelet does with a
+// pod another component set to Failed: its statuses must not keep saying
+// running and ready.
+func (w *worker) syncTerminal(ctx context.Context, pod *v1alpha1.Pod, containers []runtime.Container) error {
+	stopped := false
+	for _, c := range containers {
+		stopped = stopped || c.State != runtime.StateExited
+	}
+	if err := w.stopAll(ctx, pod, containers, gracePeriod(pod)); err != nil {
+		return err
+	}
+	if stopped {
+		all, err := w.p.cfg.Runtime.ListContainers(ctx)
+		if err != nil {
+			return fmt.Errorf("list containers: %w", err)
+		}
+		containers = runtime.PodContainers(all, w.uid)
+	}
+	old := w.p.cfg.Status.Base(pod)
+	if p := pod.Status.Phase; p == v1alpha1.PodSucceeded || p == v1alpha1.PodFailed {
+		old.Phase = p // final whoever set it; the API refuses any other
+	}
+	st := status.Compute(status.Input{
+		Pod: pod, Containers: containers, RuntimeType: w.p.cfg.Runtime.Type(),
+		HostIP: w.p.cfg.HostIP, PodIP: w.p.cfg.HostIP, Old: old, Terminating: true, Now: w.p.cfg.Clock.Now(),
+	})
+	return w.p.cfg.Status.SetPodStatus(ctx, pod, st)
+}
+
 // syncRunning starts what should run and is not running, and writes the
 // pod's status.
 func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers []runtime.Container) (time.Duration, error) {
@@ -122,7 +153,20 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 		c := &pod.Spec.Containers[i]
 		latest, _ := runtime.Latest(containers, c.Name)
 		attempt := uint32(0)
-		if latest != nil {
+		newSpec := false
+		if latest != nil && runtime.SpecChanged(latest, c) && latest.State != runtime.StateExited {
+			// Its spec changed (a new image, say): it restarts from the new
+			// one, whatever the restart policy, as upstream's kubelet does.
+			msg := fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)
+			w.event(pod, v1alpha1.EventTypeNormal, "Killing", "%s", msg)
+			klog.V(2).InfoS("Restarting container for its new spec", "pod", klog.KObj(pod), "container", c.Name)
+			if err := rt.StopContainer(ctx, latest.ID, gracePeriod(pod)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				return 0, fmt.Errorf("stop container %s of pod %s/%s for its new spec: %w", c.Name, pod.Namespace, pod.Name, err)
+			}
+			// Not a crash: the new spec starts without back-off.
+			w.crash.reset(c.Name)
+			attempt, newSpec = latest.Attempt+1, true
+		} else if latest != nil {
 			if latest.State == runtime.StateRunning {
 				continue
 			}
@@ -179,7 +223,7 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 		started = true
 		w.startFail.reset(c.Name)
 		delete(w.startErr, c.Name)
-		if latest != nil && latest.State == runtime.StateExited {
+		if latest != nil && latest.State == runtime.StateExited && !newSpec {
 			w.crash.next(c.Name, latest.FinishedAt, now)
 		}
 		w.event(pod, v1alpha1.EventTypeNormal, "Started", "Started container %s", c.Name)

@@ -501,3 +501,99 @@ func TestCleanupOrphans(t *testing.T) {
 		return len(cs) == 1 && cs[0].PodUID == known.UID
 	})
 }
+
+// TestSpecChangeRestartsTheContainer changes a running container's image,
+// as `kubectl set image` does: the kubelet stops the container and starts
+// it again from the new spec, whatever the restart policy, and reports the
+// generation it acted on.
+func TestSpecChangeRestartsTheContainer(t *testing.T) {
+	for _, policy := range []v1alpha1.RestartPolicy{v1alpha1.RestartPolicyAlways, v1alpha1.RestartPolicyNever} {
+		t.Run(string(policy), func(t *testing.T) {
+			pod := newPod(policy, "a", "b")
+			pod.Generation = 1
+			h := newHarness(t, pod)
+			h.sync()
+			if g := h.apiPod().Status.ObservedGeneration; g != 1 {
+				t.Errorf("observedGeneration %d, want 1", g)
+			}
+			first, _ := runtime.Latest(h.containers(), "a")
+
+			changed := h.apiPod()
+			changed.Spec.Containers[0].Image = "img:a-v2"
+			changed.Generation = 2
+			h.w.pod = changed
+			h.sync()
+
+			latest, previous := runtime.Latest(h.containers(), "a")
+			if latest.Attempt != 1 || latest.State != runtime.StateRunning || latest.Image != "img:a-v2" {
+				t.Errorf("container a after the image changed: %+v, want attempt 1 running img:a-v2", latest)
+			}
+			if previous == nil || previous.ID != first.ID || previous.State != runtime.StateExited {
+				t.Errorf("the old attempt %+v was not stopped", previous)
+			}
+			if b, _ := runtime.Latest(h.containers(), "b"); b.Attempt != 0 || b.State != runtime.StateRunning {
+				t.Errorf("container b, whose spec did not change, was touched: %+v", b)
+			}
+			st := h.apiPod().Status
+			if st.ObservedGeneration != 2 || st.Phase != v1alpha1.PodRunning {
+				t.Errorf("status: observedGeneration %d phase %s, want 2 and Running", st.ObservedGeneration, st.Phase)
+			}
+			if cs := h.containerStatus("a"); cs.Image != "img:a-v2" || cs.RestartCount != 1 || cs.State.Running == nil {
+				t.Errorf("container a status %+v, want img:a-v2 running, one restart", cs)
+			}
+			if !hasEvent(h.recorder, "Killing") {
+				t.Error("no Killing event for the changed container")
+			}
+			// And it stays: a third sync restarts nothing.
+			h.sync()
+			if l, _ := runtime.Latest(h.containers(), "a"); l.ID != latest.ID {
+				t.Errorf("the new container was restarted again: %+v", l)
+			}
+		})
+	}
+}
+
+// TestPodFailedBySomeoneElseStopsItsContainers sets a running pod's phase to
+// Failed from another component: the kubelet stops its containers and its
+// container statuses stop saying running and ready.
+func TestPodFailedBySomeoneElseStopsItsContainers(t *testing.T) {
+	pod := newPod(v1alpha1.RestartPolicyAlways, "a")
+	pod.ResourceVersion = "1"
+	h := newHarness(t, pod)
+	h.sync()
+	if cs := h.containerStatus("a"); cs.State.Running == nil || !cs.Ready {
+		t.Fatalf("container a %+v, want running and ready", cs)
+	}
+	failed, err := h.client.CoreV1alpha1().Pods("ns").Patch(context.Background(), "web", types.StrategicMergePatchType,
+		[]byte(`{"status":{"phase":"Failed","reason":"Evicted","message":"evicted by the test"}}`), metav1.PatchOptions{}, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed.ResourceVersion = "9" // as the informer shows it
+	h.w.pod = failed
+	h.sync()
+
+	if latest, _ := runtime.Latest(h.containers(), "a"); latest.State != runtime.StateExited {
+		t.Errorf("container a is %s in a Failed pod, want stopped", latest.State)
+	}
+	st := h.apiPod().Status
+	if st.Phase != v1alpha1.PodFailed || st.Reason != "Evicted" {
+		t.Errorf("phase %s reason %q, want Failed, Evicted kept", st.Phase, st.Reason)
+	}
+	cs := h.containerStatus("a")
+	if cs.State.Running != nil || cs.Ready || cs.State.Terminated == nil {
+		t.Errorf("container a status %+v: want terminated and not ready", cs)
+	}
+	for _, c := range st.Conditions {
+		if c.Type == v1alpha1.PodReady && c.Status != v1alpha1.ConditionFalse {
+			t.Errorf("Ready %s in a Failed pod", c.Status)
+		}
+	}
+	// Nothing restarts it.
+	h.w.pod = h.apiPod()
+	h.w.pod.ResourceVersion = "10"
+	h.sync()
+	if latest, _ := runtime.Latest(h.containers(), "a"); latest.Attempt != 0 {
+		t.Errorf("a container of a Failed pod was started again: %+v", latest)
+	}
+}

@@ -6,8 +6,11 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -57,6 +60,10 @@ type Container struct {
 
 	// LogPath is the container's log file, in the CRI log format.
 	LogPath string
+
+	// Hash is HashContainer of the spec the container was started from, or
+	// empty for a container started by a kubelet that did not record it.
+	Hash string
 }
 
 // Runtime runs containers for the kubelet. Implementations are safe for
@@ -109,6 +116,25 @@ func (e *StartError) Error() string { return fmt.Sprintf("%s: %s", e.Reason, e.M
 func IsImageError(err error) bool {
 	var se *StartError
 	return errors.As(err, &se) && (se.Reason == ReasonErrImagePull || se.Reason == ReasonErrImageNeverPull)
+}
+
+// HashContainer returns a hash of a container's spec, which a runtime
+// records with each container it starts: when the pod's spec of the container
+// changes (a new image, a new command), the hash differs and the kubelet
+// restarts the container, as upstream's kubelet does with its container hash.
+func HashContainer(c *v1alpha1.Container) string {
+	// Encoding a Container cannot fail: it holds only strings, numbers,
+	// slices and maps of them.
+	data, _ := json.Marshal(c)
+	h := fnv.New64a()
+	_, _ = h.Write(data)
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// SpecChanged reports whether c was started from a spec other than spec.
+// A container whose hash was not recorded has not changed.
+func SpecChanged(c *Container, spec *v1alpha1.Container) bool {
+	return c.Hash != "" && c.Hash != HashContainer(spec)
 }
 
 // ErrNotFound is returned (wrapped) for a container ID the runtime does not know.

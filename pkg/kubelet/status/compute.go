@@ -17,11 +17,14 @@ import (
 
 // Waiting reasons the kubelet itself gives.
 const (
-	ReasonContainerCreating  = "ContainerCreating"
-	ReasonCrashLoopBackOff   = "CrashLoopBackOff"
-	ReasonImagePullBackOff   = "ImagePullBackOff"
-	reasonContainersNotReady = "ContainersNotReady"
-	reasonPodCompleted       = "PodCompleted"
+	ReasonContainerCreating = "ContainerCreating"
+	ReasonCrashLoopBackOff  = "CrashLoopBackOff"
+	ReasonImagePullBackOff  = "ImagePullBackOff"
+	// ReasonContainerStatusUnknown: a container of a finished pod the
+	// runtime no longer knows.
+	ReasonContainerStatusUnknown = "ContainerStatusUnknown"
+	reasonContainersNotReady     = "ContainersNotReady"
+	reasonPodCompleted           = "PodCompleted"
 )
 
 // Input is everything a pod's status is computed from.
@@ -50,11 +53,14 @@ type Input struct {
 func Compute(in Input) v1alpha1.PodStatus {
 	now := apiTime(in.Now)
 	st := v1alpha1.PodStatus{
-		HostIP:    in.HostIP,
-		PodIP:     in.PodIP,
-		StartTime: in.Old.StartTime,
-		Reason:    in.Old.Reason,
-		Message:   in.Old.Message,
+		// The status describes the pod as its spec is now: the kubelet acts
+		// on the spec it was given before it reports.
+		ObservedGeneration: in.Pod.Generation,
+		HostIP:             in.HostIP,
+		PodIP:              in.PodIP,
+		StartTime:          in.Old.StartTime,
+		Reason:             in.Old.Reason,
+		Message:            in.Old.Message,
 	}
 	if st.StartTime == nil {
 		st.StartTime = &now
@@ -73,8 +79,42 @@ func Compute(in Input) v1alpha1.PodStatus {
 	if in.Old.Phase == v1alpha1.PodSucceeded || in.Old.Phase == v1alpha1.PodFailed {
 		st.Phase = in.Old.Phase
 	}
+	if st.Phase == v1alpha1.PodSucceeded || st.Phase == v1alpha1.PodFailed {
+		finalContainerStatuses(st.ContainerStatuses, in.Old.ContainerStatuses)
+	}
 	st.Conditions = conditions(in, st, now)
 	return st
+}
+
+// finalContainerStatuses makes the containers of a finished pod show that
+// nothing of it runs: a container still running (the kubelet is stopping
+// it) shows ContainerStatusUnknown, as upstream's kubelet reports it, and is
+// not ready; one the runtime no longer reports keeps the terminated state it
+// had.
+func finalContainerStatuses(statuses, old []v1alpha1.ContainerStatus) {
+	for i := range statuses {
+		cs := &statuses[i]
+		if cs.State.Terminated != nil {
+			continue
+		}
+		if cs.State.Running != nil {
+			started := false
+			cs.Ready, cs.Started = false, &started
+			cs.State = v1alpha1.ContainerState{Terminated: &v1alpha1.ContainerStateTerminated{
+				ExitCode: 137, Reason: ReasonContainerStatusUnknown,
+				Message: "The container could not be located when the pod was terminated",
+			}}
+			continue
+		}
+		if cs.ContainerID != "" {
+			continue // it waits to run again; it will not, but that is how it ended
+		}
+		for _, o := range old {
+			if o.Name == cs.Name && o.State.Terminated != nil {
+				*cs = *o.DeepCopy() // the runtime forgot it: it ended as it was last seen
+			}
+		}
+	}
 }
 
 func containerStatus(spec *v1alpha1.Container, latest, previous *runtime.Container, waiting *v1alpha1.ContainerStateWaiting, runtimeType string) v1alpha1.ContainerStatus {

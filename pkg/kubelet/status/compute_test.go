@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/statuspatch"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 )
 
@@ -257,7 +258,7 @@ func TestComputeIsStable(t *testing.T) {
 	first := Compute(in)
 	in.Old, in.Now = first, now.Add(time.Hour)
 	second := Compute(in)
-	patch, err := statusPatch("u", first, second)
+	patch, err := statuspatch.Pod("u", &first, &second)
 	if err != nil || patch != nil {
 		t.Errorf("recomputing from the same facts later changed the status: %s %v", patch, err)
 	}

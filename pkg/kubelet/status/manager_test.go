@@ -3,13 +3,17 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/statuspatch"
 	"skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 )
@@ -95,7 +99,7 @@ func TestManagerWritesOnlyChanges(t *testing.T) {
 
 func TestManagerRemovesFieldsThatWentAway(t *testing.T) {
 	old := v1alpha1.PodStatus{Phase: v1alpha1.PodPending, Reason: "Old", Message: "gone soon"}
-	patch, err := statusPatch("u", old, v1alpha1.PodStatus{Phase: v1alpha1.PodPending})
+	patch, err := statuspatch.Pod("u", &old, &v1alpha1.PodStatus{Phase: v1alpha1.PodPending})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,5 +115,115 @@ func TestManagerIgnoresADeletedPod(t *testing.T) {
 	m := NewManager(fake.NewClientset(), nil)
 	if err := m.SetPodStatus(context.Background(), p, Compute(Input{Pod: p, Now: now})); err != nil {
 		t.Errorf("writing the status of a deleted pod: %v", err)
+	}
+}
+
+// TestManagerKeepsOtherWritersConditions has a second writer set a
+// condition after the kubelet's last write: the kubelet's next status change
+// must keep it, whether or not the informer has shown it to the kubelet yet.
+func TestManagerKeepsOtherWritersConditions(t *testing.T) {
+	const gate = v1alpha1.PodConditionType("example.com/gate")
+	for _, tc := range []struct {
+		name     string
+		informed bool // the informer shows the other writer's change
+	}{
+		{"informer has not caught up", false},
+		{"informer shows the other writer's condition", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			p := pod(v1alpha1.RestartPolicyAlways, "a")
+			p.ResourceVersion = "1"
+			client := fake.NewClientset(p)
+			m := NewManager(client, nil)
+			if err := m.SetPodStatus(ctx, p, Compute(Input{Pod: p, Old: m.Base(p), Now: now})); err != nil {
+				t.Fatal(err)
+			}
+
+			other := []byte(`{"status":{"conditions":[{"type":"example.com/gate","status":"True"}]}}`)
+			updated, err := client.CoreV1alpha1().Pods("ns").Patch(ctx, "p", types.StrategicMergePatchType, other, metav1.PatchOptions{}, "status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.informed {
+				p = updated.DeepCopy()
+				p.ResourceVersion = "3"
+			}
+
+			st := Compute(Input{Pod: p, Containers: []runtime.Container{running("a", 0)}, Old: m.Base(p), Now: now})
+			if err := m.SetPodStatus(ctx, p, st); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := client.CoreV1alpha1().Pods("ns").Get(ctx, "p", metav1.GetOptions{})
+			if got.Status.Phase != v1alpha1.PodRunning {
+				t.Errorf("phase %s, want the kubelet's Running", got.Status.Phase)
+			}
+			if c := findCondition(got.Status.Conditions, gate); c == nil || c.Status != v1alpha1.ConditionTrue {
+				t.Errorf("conditions %+v: the other writer's %s was lost", got.Status.Conditions, gate)
+			}
+			if c := findCondition(got.Status.Conditions, v1alpha1.PodReady); c == nil || c.Status != v1alpha1.ConditionTrue {
+				t.Errorf("conditions %+v: want the kubelet's Ready=True", got.Status.Conditions)
+			}
+		})
+	}
+}
+
+// TestManagerFollowsTheInformer checks that once the informer shows a status
+// newer than the kubelet's last write, it is what the next status follows.
+func TestManagerFollowsTheInformer(t *testing.T) {
+	ctx := context.Background()
+	p := pod(v1alpha1.RestartPolicyAlways, "a")
+	p.ResourceVersion = "1"
+	m := NewManager(fake.NewClientset(p), nil)
+	if err := m.SetPodStatus(ctx, p, Compute(Input{Pod: p, Old: m.Base(p), Now: now})); err != nil {
+		t.Fatal(err)
+	}
+	if base := m.Base(p); base.Phase != v1alpha1.PodPending {
+		t.Fatalf("before the informer catches up, Base = %q, want the kubelet's own Pending", base.Phase)
+	}
+	newer := p.DeepCopy()
+	newer.ResourceVersion = "7"
+	newer.Status.Phase = v1alpha1.PodFailed
+	if base := m.Base(newer); base.Phase != v1alpha1.PodFailed {
+		t.Errorf("after someone set Failed, Base = %q, want Failed", base.Phase)
+	}
+}
+
+// TestManagerFollowsItsOwnWritesAheadOfTheInformer writes twice before the
+// informer shows either write: when it then shows the first, the second is
+// still the newer status.
+func TestManagerFollowsItsOwnWritesAheadOfTheInformer(t *testing.T) {
+	ctx := context.Background()
+	p := pod(v1alpha1.RestartPolicyAlways, "a")
+	p.ResourceVersion = "1"
+	client := fake.NewClientset(p)
+	// The API server gives every write a new resourceVersion; the fake
+	// does not.
+	rv := 1
+	client.PrependReactor("patch", "pods", func(a clienttesting.Action) (bool, k8sruntime.Object, error) {
+		handled, obj, err := clienttesting.ObjectReaction(client.Tracker())(a)
+		if pod, ok := obj.(*v1alpha1.Pod); ok {
+			rv++
+			pod.ResourceVersion = strconv.Itoa(rv)
+		}
+		return handled, obj, err
+	})
+	m := NewManager(client, nil)
+	write := func(c []runtime.Container) {
+		t.Helper()
+		if err := m.SetPodStatus(ctx, p, Compute(Input{Pod: p, Containers: c, Old: m.Base(p), Now: now})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(nil)                                  // Pending
+	firstWrite := m.last[p.UID].rv              // what the informer shows next
+	write([]runtime.Container{running("a", 0)}) // Running, informer still at "1"
+	shown := p.DeepCopy()
+	shown.ResourceVersion = firstWrite
+	if firstWrite == "" || firstWrite == p.ResourceVersion {
+		t.Fatalf("the fake clientset gave the write resourceVersion %q", firstWrite)
+	}
+	if base := m.Base(shown); base.Phase != v1alpha1.PodRunning {
+		t.Errorf("with the informer at the first write, Base = %q, want the second write's Running", base.Phase)
 	}
 }

@@ -15,11 +15,13 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/kubelet/app"
 	"skiff.dev/skiff/pkg/kubelet/runtime/process"
+	"skiff.dev/skiff/pkg/kubelet/status"
 	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/test/integration/framework"
 )
@@ -258,4 +260,90 @@ func alive(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(data), ')')
 	return syscall.Kill(pid, 0) == nil && i > 0 && string(data)[i+2] != 'Z'
+}
+
+// TestStatusWritesKeepOtherWritersConditions has a second writer set a
+// readiness-gate-like condition on a running pod; the kubelet's next status
+// change (the container exits) must keep it.
+func TestStatusWritesKeepOtherWritersConditions(t *testing.T) {
+	s := framework.StartTestServer(t)
+	startKubelet(t, s)
+	ctx := context.Background()
+	pods := s.Client.CoreV1alpha1().Pods("default")
+	gate := filepath.Join(t.TempDir(), "go")
+	if _, err := pods.Create(ctx, pod("gated", v1alpha1.RestartPolicyNever, "while [ ! -f "+gate+" ]; do sleep 0.1; done"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "gated Ready", func() (bool, error) {
+		p, err := pods.Get(ctx, "gated", metav1.GetOptions{})
+		return err == nil && condition(p, v1alpha1.PodReady) == v1alpha1.ConditionTrue, err
+	})
+
+	other := []byte(`{"status":{"conditions":[{"type":"example.com/gate","status":"True","reason":"SetByTheTest"}]}}`)
+	if _, err := pods.Patch(ctx, "gated", types.StrategicMergePatchType, other, metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatalf("second writer: %v", err)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var final *v1alpha1.Pod
+	waitFor(t, "gated Succeeded", func() (bool, error) {
+		p, err := pods.Get(ctx, "gated", metav1.GetOptions{})
+		final = p
+		return err == nil && p.Status.Phase == v1alpha1.PodSucceeded, err
+	})
+	if got := condition(final, "example.com/gate"); got != v1alpha1.ConditionTrue {
+		t.Errorf("after the kubelet's write the second writer's condition is %q, want True; conditions %+v", got, final.Status.Conditions)
+	}
+	if got := condition(final, v1alpha1.PodReady); got != v1alpha1.ConditionFalse {
+		t.Errorf("Ready %q after the pod succeeded, want False", got)
+	}
+
+	// The kubelet's patches carry the pod's UID: one meant for a pod of the
+	// same name deleted since is refused, and the kubelet takes it for a pod
+	// gone, not an error to retry.
+	gone := final.DeepCopy()
+	gone.UID = "uid-of-a-deleted-pod"
+	st := *gone.Status.DeepCopy()
+	st.Message = "for a pod that no longer exists"
+	if err := status.NewManager(s.Client, nil).SetPodStatus(ctx, gone, st); err != nil {
+		t.Errorf("writing the status of a pod replaced under its name: %v, want no error", err)
+	}
+	if p, _ := pods.Get(ctx, "gated", metav1.GetOptions{}); p.Status.Message == st.Message {
+		t.Error("a status meant for another pod of the same name was written")
+	}
+}
+
+// TestImageChangeRestartsTheContainer updates a running pod's image: the
+// kubelet restarts the container from the new spec and reports the
+// generation it acted on.
+func TestImageChangeRestartsTheContainer(t *testing.T) {
+	s := framework.StartTestServer(t)
+	startKubelet(t, s)
+	ctx := context.Background()
+	pods := s.Client.CoreV1alpha1().Pods("default")
+	created, err := pods.Create(ctx, pod("web", v1alpha1.RestartPolicyNever, "while :; do sleep 1; done"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "web Ready", func() (bool, error) {
+		p, err := pods.Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && condition(p, v1alpha1.PodReady) == v1alpha1.ConditionTrue && p.Status.ObservedGeneration == created.Generation, err
+	})
+	patched, err := pods.Patch(ctx, "web", types.StrategicMergePatchType,
+		[]byte(`{"spec":{"containers":[{"name":"main","image":"sh:v2"}]}}`), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if patched.Generation <= created.Generation {
+		t.Fatalf("generation %d after an image change, want more than %d", patched.Generation, created.Generation)
+	}
+	waitFor(t, "web restarted with the new image", func() (bool, error) {
+		p, err := pods.Get(ctx, "web", metav1.GetOptions{})
+		if err != nil || len(p.Status.ContainerStatuses) != 1 {
+			return false, err
+		}
+		cs := p.Status.ContainerStatuses[0]
+		return p.Status.ObservedGeneration == patched.Generation && cs.Image == "sh:v2" && cs.RestartCount == 1 && cs.State.Running != nil, nil
+	})
 }

@@ -398,6 +398,11 @@ type PodCondition struct {
 
 // PodStatus is the observed state of a pod, written by the scheduler and kubelet.
 type PodStatus struct {
+	// ObservedGeneration is the pod's metadata.generation the kubelet last
+	// acted on: once it equals metadata.generation, a spec change (a new
+	// image) has reached the node.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Phase is Pending, Running, Succeeded, Failed or Unknown.
 	// +optional
 	Phase PodPhase `json:"phase,omitempty"`

@@ -33,6 +33,10 @@ func validatePodStatus(newPod, oldPod *core.Pod, fldPath *field.Path) field.Erro
 		allErrs = append(allErrs, field.Forbidden(phasePath, "may not be changed once the pod has finished (Succeeded or Failed)"))
 	}
 
+	if status.ObservedGeneration < 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("observedGeneration"), status.ObservedGeneration, "must be non-negative"))
+	}
+
 	seen := map[string]bool{}
 	for i, c := range status.Conditions {
 		idxPath := fldPath.Child("conditions").Index(i)

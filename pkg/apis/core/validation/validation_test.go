@@ -519,6 +519,8 @@ func TestValidatePodStatusUpdate(t *testing.T) {
 			mutate: func(p *core.Pod) { p.Status = core.PodStatus{Phase: core.PodPending} }},
 		{name: "phase must be known", mutate: func(p *core.Pod) { p.Status.Phase = "Done" },
 			want: []want{notSupported("status.phase").with(`"Pending", "Running", "Succeeded", "Failed", "Unknown"`)}},
+		{name: "observedGeneration may not be negative", mutate: func(p *core.Pod) { p.Status.ObservedGeneration = -1 },
+			want: []want{invalid("status.observedGeneration")}},
 		{name: "a finished pod stays finished",
 			old:    func(p *core.Pod) { p.Status.Phase = core.PodSucceeded },
 			mutate: func(p *core.Pod) { p.Status.Phase = core.PodRunning },

@@ -40,6 +40,8 @@ const (
 	LabelPodName       = "skiff.dev/pod-name"
 	LabelPodNamespace  = "skiff.dev/pod-namespace"
 	LabelContainerName = "skiff.dev/container-name"
+	// AnnotationContainerHash is the hash of the spec a container runs.
+	AnnotationContainerHash = "skiff.dev/container-hash"
 )
 
 const maxMsgSize = 16 * 1024 * 1024
@@ -260,7 +262,11 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 		WorkingDir: c.WorkingDir,
 		Envs:       envs,
 		Labels:     labels,
-		LogPath:    filepath.Join(c.Name, strconv.Itoa(int(attempt))+".log"),
+		// The spec's hash rides with the container, as upstream's
+		// io.kubernetes.container.hash does, so a restarted kubelet still
+		// knows which spec a container runs.
+		Annotations: map[string]string{AnnotationContainerHash: runtime.HashContainer(c)},
+		LogPath:     filepath.Join(c.Name, strconv.Itoa(int(attempt))+".log"),
 	}
 	if err := os.MkdirAll(filepath.Join(sandboxCfg.LogDirectory, c.Name), 0o755); err != nil {
 		return "", fmt.Errorf("create container log directory: %w", err)
@@ -392,6 +398,7 @@ func (r *Runtime) ListContainers(ctx context.Context) ([]runtime.Container, erro
 			Image:        c.GetImage().GetUserSpecifiedImage(),
 			ImageID:      c.ImageRef,
 			CreatedAt:    time.Unix(0, c.CreatedAt),
+			Hash:         c.Annotations[AnnotationContainerHash],
 		}
 		if rc.Image == "" {
 			rc.Image = c.GetImage().GetImage()

@@ -249,6 +249,9 @@ func TestRestartedKubeletFindsItsOwnContainersOnly(t *testing.T) {
 	if len(cs) != 1 || cs[0].ID != mine || cs[0].State != runtime.StateRunning || cs[0].Attempt != 2 {
 		t.Errorf("after a restart node-a lists %+v, want only its running container", cs)
 	}
+	if len(cs) == 1 && cs[0].Hash != runtime.HashContainer(&pod.Spec.Containers[0]) {
+		t.Errorf("after a restart the container's spec hash is %q, want %q", cs[0].Hash, runtime.HashContainer(&pod.Spec.Containers[0]))
+	}
 	// A new container of the same pod goes into the existing sandbox.
 	if _, err := restarted.StartContainer(ctx, pod, &pod.Spec.Containers[0], 3); err != nil {
 		t.Fatal(err)

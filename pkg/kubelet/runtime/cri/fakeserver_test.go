@@ -154,7 +154,7 @@ func (f *fakeCRI) CreateContainer(_ context.Context, req *runtimeapi.CreateConta
 	id := f.id("c")
 	f.containers[id] = &runtimeapi.ContainerStatus{
 		Id: id, Metadata: req.Config.Metadata, State: runtimeapi.ContainerState_CONTAINER_CREATED, CreatedAt: time.Now().UnixNano(),
-		Image: req.Config.Image, ImageRef: req.Config.Image.Image, Labels: req.Config.Labels,
+		Image: req.Config.Image, ImageRef: req.Config.Image.Image, Labels: req.Config.Labels, Annotations: req.Config.Annotations,
 		LogPath: filepath.Join(f.sandboxCfg[sb.Id].LogDirectory, req.Config.LogPath),
 	}
 	f.sandboxOf[id] = sb.Id
@@ -228,7 +228,7 @@ func (f *fakeCRI) ListContainers(_ context.Context, req *runtimeapi.ListContaine
 	for _, c := range f.containers {
 		if matches(c.Labels, req.GetFilter().GetLabelSelector()) {
 			out = append(out, &runtimeapi.Container{Id: c.Id, PodSandboxId: f.sandboxOf[c.Id], Metadata: c.Metadata, Image: c.Image,
-				ImageRef: c.ImageRef, State: c.State, CreatedAt: c.CreatedAt, Labels: c.Labels})
+				ImageRef: c.ImageRef, State: c.State, CreatedAt: c.CreatedAt, Labels: c.Labels, Annotations: c.Annotations})
 		}
 	}
 	return &runtimeapi.ListContainersResponse{Containers: out}, nil

@@ -126,6 +126,7 @@ func (f *Runtime) StartContainer(_ context.Context, pod *v1alpha1.Pod, c *v1alph
 	ct := &runtime.Container{
 		ID: strconv.Itoa(f.seq), PodUID: pod.UID, PodNamespace: pod.Namespace, PodName: pod.Name,
 		Name: c.Name, Attempt: attempt, Image: c.Image, State: runtime.StateRunning, CreatedAt: now, StartedAt: now,
+		Hash: runtime.HashContainer(c),
 	}
 	if err := f.startErrors[string(pod.UID)+"/"+c.Name]; err != nil {
 		var se *runtime.StartError

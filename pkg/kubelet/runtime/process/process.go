@@ -199,6 +199,7 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 	rec := record{Container: runtime.Container{
 		ID: id, PodUID: pod.UID, PodNamespace: pod.Namespace, PodName: pod.Name, Name: c.Name,
 		Attempt: attempt, Image: c.Image, State: runtime.StateCreated, CreatedAt: now, LogPath: logPath,
+		Hash: runtime.HashContainer(c),
 	}}
 	fail := func(err error) (string, error) {
 		cont := &container{rec: rec, exited: make(chan struct{})}

@@ -362,6 +362,9 @@ func TestRestartedKubeletAdoptsRunningProcess(t *testing.T) {
 	if c.State != runtime.StateRunning {
 		t.Fatalf("after the kubelet restarted the container is %s, want Running (adopted)", c.State)
 	}
+	if want := runtime.HashContainer(sh("c", script)); c.Hash != want {
+		t.Errorf("after the kubelet restarted the container's spec hash is %q, want %q", c.Hash, want)
+	}
 	rec := r.containers[id].rec
 	if !sameProcessAlive(rec.PID, rec.ProcStart) {
 		t.Fatalf("adopted pid %d is not running", rec.PID)

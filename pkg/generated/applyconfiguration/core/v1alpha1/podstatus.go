@@ -28,6 +28,10 @@ import (
 //
 // PodStatus is the observed state of a pod, written by the scheduler and kubelet.
 type PodStatusApplyConfiguration struct {
+	// ObservedGeneration is the pod's metadata.generation the kubelet last
+	// acted on: once it equals metadata.generation, a spec change (a new
+	// image) has reached the node.
+	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// Phase is Pending, Running, Succeeded, Failed or Unknown.
 	Phase *corev1alpha1.PodPhase `json:"phase,omitempty"`
 	// Conditions of the pod.
@@ -50,6 +54,14 @@ type PodStatusApplyConfiguration struct {
 // apply.
 func PodStatus() *PodStatusApplyConfiguration {
 	return &PodStatusApplyConfiguration{}
+}
+
+// WithObservedGeneration sets the ObservedGeneration field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ObservedGeneration field is set to the value of the last call.
+func (b *PodStatusApplyConfiguration) WithObservedGeneration(value int64) *PodStatusApplyConfiguration {
+	b.ObservedGeneration = &value
+	return b
 }
 
 // WithPhase sets the Phase field in the declarative configuration to the given value
