@@ -17,14 +17,25 @@ source "${CODEGEN_PKG}/kube_codegen.sh"
 
 BOILERPLATE="${ROOT}/hack/boilerplate.go.txt"
 
+# apps.skiff.dev embeds core.skiff.dev's PodTemplateSpec: conversion-gen
+# finds its conversions in these peers.
 kube::codegen::gen_helpers \
     --boilerplate "${BOILERPLATE}" \
+    --extra-peer-dir "${MODULE}/pkg/apis/core" \
+    --extra-peer-dir "${MODULE}/pkg/apis/core/v1alpha1" \
     "${ROOT}/pkg/apis"
 
 # apimachinery's own types break a few API rules; those known violations are
 # recorded so that new ones in skiff's types fail the run.
 REPORT="${ROOT}/api/api-rules/violation_exceptions.list"
+# The scale subresource of apps.skiff.dev speaks autoscaling/v1 Scale, and a
+# Deployment's maxSurge and maxUnavailable are IntOrStrings, so their
+# definitions are generated too; their packages live in the read-only module
+# cache, where openapi-gen must write nothing.
+KUBE_CODEGEN_READONLY_PKGS+=(k8s.io/api/autoscaling/v1)
 kube::codegen::gen_openapi \
+    --extra-pkgs k8s.io/apimachinery/pkg/util/intstr \
+    --extra-pkgs k8s.io/api/autoscaling/v1 \
     --output-dir "${ROOT}/pkg/generated/openapi" \
     --output-pkg "${MODULE}/pkg/generated/openapi" \
     --report-filename "${REPORT}" \
