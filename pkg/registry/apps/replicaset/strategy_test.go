@@ -58,7 +58,9 @@ func TestStrategy(t *testing.T) {
 		wantGeneration int64
 	}{
 		{name: "a label change", mutate: func(rs *apps.ReplicaSet) { rs.Labels["x"] = "y" }, wantGeneration: 2},
-		{name: "an annotation", mutate: func(rs *apps.ReplicaSet) { rs.Annotations = map[string]string{"deployment.kubernetes.io/revision": "3"} }, wantGeneration: 2},
+		{name: "an annotation", mutate: func(rs *apps.ReplicaSet) {
+			rs.Annotations = map[string]string{"deployment.kubernetes.io/revision": "3"}
+		}, wantGeneration: 2},
 		{name: "scaling", mutate: func(rs *apps.ReplicaSet) { rs.Spec.Replicas = ptr.To[int32](0) }, wantGeneration: 3},
 	}
 	for _, tc := range tests {
