@@ -186,7 +186,7 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 		if _, err := run(bob, "", "scale", "deployments.apps.skiff.dev", "api", "-n", "team", "--replicas", "2"); err != nil {
 			t.Errorf("bob scaling in team: %v", err)
 		}
-		if _, err := run(bob, "", "scale", "deployments.apps.skiff.dev", "api", "-n", "default", "--replicas", "2"); err == nil || !strings.Contains(err.Error(), "Forbidden") {
+		if _, err := run(bob, "", "scale", "deployments.apps.skiff.dev", "api", "-n", "default", "--replicas", "2"); err == nil || !strings.Contains(err.Error(), "is forbidden") {
 			t.Errorf("bob scaling in default: %v, want Forbidden", err)
 		}
 	})
