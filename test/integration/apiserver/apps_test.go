@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -239,6 +240,29 @@ func testDeploymentScale(t *testing.T, c clientset.Interface) {
 	st := expectStatus(t, err, 422, "scale to -1")
 	if !hasCause(st, "spec.replicas") {
 		t.Errorf("causes %s lack spec.replicas", causesOf(st))
+	}
+
+	// Server-side apply through the scale subresource records its manager
+	// on the Deployment's spec.replicas, as kube-apiserver does, so a later
+	// apply of the Deployment by another manager sees the conflict.
+	scaleApply := []byte(`{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"scaled","namespace":"default"},"spec":{"replicas":2}}`)
+	if err := c.AppsV1alpha1().RESTClient().Patch(types.ApplyPatchType).Namespace("default").
+		Resource("deployments").Name("scaled").SubResource("scale").
+		Param("fieldManager", "autoscaler").Param("force", "true").
+		Body(scaleApply).Do(ctx).Error(); err != nil {
+		t.Fatalf("apply scale: %v", err)
+	}
+	d, err = deployments.Get(ctx, "scaled", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if *d.Spec.Replicas != 2 || !hasManager(d.ManagedFields, "autoscaler") {
+		t.Errorf("after an apply of the scale: replicas %d, managers %+v; want 2 and autoscaler", *d.Spec.Replicas, d.ManagedFields)
+	}
+	conflicting := []byte(`{"apiVersion":"apps.skiff.dev/v1alpha1","kind":"Deployment","metadata":{"name":"scaled"},"spec":{"replicas":4}}`)
+	_, err = deployments.Patch(ctx, "scaled", types.ApplyPatchType, conflicting, metav1.PatchOptions{FieldManager: "someone-else"})
+	if !apierrors.IsConflict(err) || !strings.Contains(err.Error(), "autoscaler") {
+		t.Errorf("apply of replicas owned by the autoscaler: %v, want a conflict naming it", err)
 	}
 
 	if _, err := deployments.GetScale(ctx, "absent", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
