@@ -1,19 +1,25 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
 
 	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	informers "skiff.dev/skiff/pkg/generated/informers/externalversions"
 	"skiff.dev/skiff/test/integration/framework"
 )
 
@@ -26,6 +32,36 @@ func TestApps(t *testing.T) {
 	t.Run("deployment scale", func(t *testing.T) { testDeploymentScale(t, s.Client) })
 	t.Run("replicaset create, update, status, scale", func(t *testing.T) { testReplicaSet(t, s.Client) })
 	t.Run("bad input is 422 with the field path", func(t *testing.T) { testAppsBadInput(t, s.Client) })
+	t.Run("informers and listers", func(t *testing.T) { testAppsInformers(t, s.Client) })
+}
+
+// testAppsInformers runs the generated shared informers of the group, as the
+// controller manager does, and finds a new ReplicaSet in the lister by the
+// label its Deployment selects.
+func testAppsInformers(t *testing.T, c clientset.Interface) {
+	ctx := testContext(t)
+	factory := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace("informed"))
+	lister := factory.Apps().V1alpha1().ReplicaSets().Lister()
+	deploymentsSynced := factory.Apps().V1alpha1().Deployments().Informer().HasSynced
+	// Shutdown waits for the informers, which stop when their context does.
+	informerCtx, stop := context.WithCancel(ctx)
+	defer factory.Shutdown()
+	defer stop()
+	factory.Start(informerCtx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), deploymentsSynced, factory.Apps().V1alpha1().ReplicaSets().Informer().HasSynced) {
+		t.Fatal("informers never synced")
+	}
+	if _, err := c.AppsV1alpha1().ReplicaSets("informed").Create(ctx, newReplicaSet("seen"), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	selector := labels.SelectorFromSet(labels.Set{"app": "seen"})
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, testTimeout, true, func(context.Context) (bool, error) {
+		found, err := lister.ReplicaSets("informed").List(selector)
+		return err == nil && len(found) == 1, err
+	})
+	if err != nil {
+		t.Fatalf("the lister never saw the ReplicaSet: %v", err)
+	}
 }
 
 func podTemplate(labels map[string]string) v1alpha1.PodTemplateSpec {
