@@ -1,5 +1,6 @@
 // Package apiserver assembles skiff-apiserver: the upstream GenericAPIServer
-// with the core.skiff.dev API group installed on the generic registry.
+// with the core.skiff.dev and apps.skiff.dev API groups installed on the
+// generic registry.
 package apiserver
 
 import (
@@ -95,6 +96,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = storage
 	if err := s.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("install API group %s: %w", core.GroupName, err)
+	}
+	if err := c.installApps(s); err != nil {
+		return nil, err
 	}
 	if c.extra.Authorizer != nil {
 		if err := installReviewAPIs(s, c.extra.TokenAuthenticator, c.extra.Authorizer); err != nil {

@@ -24,6 +24,7 @@ import (
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
+	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver"
 	"skiff.dev/skiff/pkg/apiserver/admission/noderestriction"
@@ -77,7 +78,7 @@ func NewOptions() *Options {
 	o := &Options{
 		ServerRun:        genericoptions.NewServerRunOptions(),
 		SecureServing:    genericoptions.NewSecureServingOptions().WithLoopback(),
-		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion))),
+		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion, appsv1alpha1.SchemeGroupVersion))),
 		Authentication:   genericoptions.NewDelegatingAuthenticationOptions(),
 		Authorization:    genericoptions.NewDelegatingAuthorizationOptions(),
 		DataDir:          "./skiff-data",
