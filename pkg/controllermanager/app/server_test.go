@@ -147,7 +147,9 @@ func TestLosingTheLeaseExits(t *testing.T) {
 	client := fake.NewClientset()
 	o := testOptions()
 	done := make(chan error, 1)
-	go func() { done <- run(context.Background(), o, clients{client: client, leaderElect: client}, clock.RealClock{}, nil) }()
+	go func() {
+		done <- run(context.Background(), o, clients{client: client, leaderElect: client}, clock.RealClock{}, nil)
+	}()
 
 	leases := client.CoreV1alpha1().Leases("skiff-system")
 	eventually(t, "the controller manager to lead", func() bool {
