@@ -1,6 +1,7 @@
 // Package skiff is the `skiff` command: `skiff up` runs a whole cluster on
 // one machine, `skiff kubeconfig` mints identities, and the hidden
-// `apiserver`, `scheduler` and `kubelet` subcommands are the components
+// `apiserver`, `scheduler`, `controller-manager` and `kubelet`
+// subcommands are the components
 // themselves, so one binary can supervise all of them.
 package skiff
 
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	apiserverapp "skiff.dev/skiff/pkg/apiserver/app"
+	controllermanagerapp "skiff.dev/skiff/pkg/controllermanager/app"
 	kubeletapp "skiff.dev/skiff/pkg/kubelet/app"
 	schedulerapp "skiff.dev/skiff/pkg/scheduler/app"
 )
@@ -21,9 +23,10 @@ func NewCommand() *cobra.Command {
 	}
 	cmd.AddCommand(newUpCommand(), newKubeconfigCommand())
 	for use, component := range map[string]*cobra.Command{
-		"apiserver": apiserverapp.NewCommand(),
-		"scheduler": schedulerapp.NewSchedulerCommand(),
-		"kubelet":   kubeletapp.NewKubeletCommand(),
+		"apiserver":          apiserverapp.NewCommand(),
+		"scheduler":          schedulerapp.NewSchedulerCommand(),
+		"kubelet":            kubeletapp.NewKubeletCommand(),
+		"controller-manager": controllermanagerapp.NewControllerManagerCommand(),
 	} {
 		component.Use = use
 		component.Hidden = true
