@@ -65,9 +65,10 @@ type Config struct {
 // the controller's own clock, never the kubelet's, so clock skew between
 // machines cannot make a node look alive or dead.
 type health struct {
-	probeTime     time.Time
-	leaseRenew    *metav1.MicroTime
-	readyHearbeat metav1.Time
+	probeTime      time.Time
+	leaseRenew     *metav1.MicroTime
+	readyHeartbeat metav1.Time
+	readyStatus    v1alpha1.ConditionStatus
 }
 
 // Controller is the node lifecycle controller.
@@ -223,6 +224,13 @@ func (c *Controller) syncNode(ctx context.Context, name string) (time.Duration, 
 			return 0, err
 		}
 		ready = readyCondition(node)
+		// A later True or False is then the kubelet's, even if the cache
+		// never showed this Unknown.
+		c.mu.Lock()
+		if h, ok := c.health[name]; ok {
+			h.readyStatus = v1alpha1.ConditionUnknown
+		}
+		c.mu.Unlock()
 	}
 
 	requeue, err := c.reconcileTaints(ctx, node, ready, now)
@@ -236,29 +244,35 @@ func (c *Controller) syncNode(ctx context.Context, name string) (time.Duration, 
 }
 
 // observe records the node's latest heartbeat and returns how much of its
-// grace period is left. A heartbeat is a renewed Lease or, for a kubelet
-// that writes no Lease, a new Ready heartbeat time. A node seen for the
-// first time gets a whole grace period, as upstream gives it.
+// grace period is left. A heartbeat is a renewed Lease, a new Ready
+// heartbeat time, or the kubelet setting Ready to True or False (only this
+// controller sets Unknown): the Lease and the Node arrive through
+// different watches, and a kubelet's status write must not be overwritten
+// because its Lease renewal has not arrived yet. A node seen for the first
+// time gets a whole grace period, as upstream gives it.
 func (c *Controller) observe(node *v1alpha1.Node, ready *v1alpha1.NodeCondition, now time.Time) time.Duration {
 	var renew *metav1.MicroTime
 	if lease, err := c.leases.Leases(NodeLeaseNamespace).Get(node.Name); err == nil && lease.Spec.RenewTime != nil {
 		renew = lease.Spec.RenewTime.DeepCopy()
 	}
 	var beat metav1.Time
+	var status v1alpha1.ConditionStatus
 	if ready != nil {
-		beat = ready.LastHeartbeatTime
+		beat, status = ready.LastHeartbeatTime, ready.Status
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h, ok := c.health[node.Name]
 	switch {
 	case !ok:
-		h = &health{probeTime: now, leaseRenew: renew, readyHearbeat: beat}
+		h = &health{probeTime: now, leaseRenew: renew, readyHeartbeat: beat, readyStatus: status}
 		c.health[node.Name] = h
 	case renew != nil && (h.leaseRenew == nil || !renew.Equal(h.leaseRenew)),
-		!beat.Equal(&h.readyHearbeat):
-		h.probeTime, h.leaseRenew, h.readyHearbeat = now, renew, beat
+		!beat.Equal(&h.readyHeartbeat),
+		status != h.readyStatus && status != v1alpha1.ConditionUnknown:
+		h.probeTime, h.leaseRenew, h.readyHeartbeat = now, renew, beat
 	}
+	h.readyStatus = status
 	return h.probeTime.Add(c.config.GracePeriod).Sub(now)
 }
 

@@ -238,3 +238,30 @@ func TestTaintingIsRateLimited(t *testing.T) {
 		t.Errorf("taint of a recovered node not removed at once: %v", got)
 	}
 }
+
+// TestKubeletReportingReadyIsAHeartbeat: the kubelet's Ready=True write can
+// arrive before its Lease renewal (two watches); it must not be marked
+// Unknown again meanwhile.
+func TestKubeletReportingReadyIsAHeartbeat(t *testing.T) {
+	f := newFixture(t, 10, node("n1", v1alpha1.ConditionTrue), lease("n1", start))
+	f.sync(t, "n1")
+	f.clock.Step(grace + time.Second)
+	f.sync(t, "n1")
+	if got := conditions(f.get(t, "n1"))[v1alpha1.NodeReady]; got != v1alpha1.ConditionUnknown {
+		t.Fatalf("Ready = %s, want Unknown", got)
+	}
+	f.clock.Step(time.Second)
+	n := f.get(t, "n1")
+	n.Status.Conditions[0].Status = v1alpha1.ConditionTrue // same heartbeat time
+	if _, err := f.client.CoreV1alpha1().Nodes().UpdateStatus(context.Background(), n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(t, "n1")
+	n = f.get(t, "n1")
+	if got := conditions(n)[v1alpha1.NodeReady]; got != v1alpha1.ConditionTrue {
+		t.Errorf("the kubelet's Ready=True was overwritten with %s", got)
+	}
+	if len(n.Spec.Taints) != 0 {
+		t.Errorf("taints of a node back to Ready: %v", taintKeys(n))
+	}
+}
