@@ -151,7 +151,7 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 
 	controllerManager, err := start("controller-manager", "controller-manager",
 		"--kubeconfig", filepath.Join(dir, "controller-manager.kubeconfig"),
-		"--metrics-bind-address=0")
+		"--secure-port=0")
 	if err != nil {
 		return err
 	}

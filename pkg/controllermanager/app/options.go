@@ -11,10 +11,6 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 )
 
-// DefaultMetricsBindAddress is where /healthz and /metrics are served:
-// kube-controller-manager's port, on loopback only (plain HTTP).
-const DefaultMetricsBindAddress = "127.0.0.1:10257"
-
 // LeaderElection configures leader election on a skiff Lease.
 type LeaderElection struct {
 	LeaderElect       bool
@@ -47,10 +43,10 @@ type Options struct {
 	TerminatedPodGCThreshold int
 	ConcurrentGCSyncs        int
 
-	// MetricsBindAddress serves /healthz, /metrics and, with
-	// EnableProfiling, /debug/pprof; "" or "0" turns the server off.
-	MetricsBindAddress string
-	EnableProfiling    bool
+	// Serving is the HTTPS endpoint for health, metrics and, with
+	// EnableProfiling, /debug/pprof.
+	Serving         Serving
+	EnableProfiling bool
 }
 
 // NewOptions returns kube-controller-manager's defaults, except where
@@ -75,7 +71,7 @@ func NewOptions() *Options {
 		NodeEvictionRate:         0.1,
 		TerminatedPodGCThreshold: 12500,
 		ConcurrentGCSyncs:        20,
-		MetricsBindAddress:       DefaultMetricsBindAddress,
+		Serving:                  newServing(),
 		EnableProfiling:          true,
 	}
 }
@@ -113,9 +109,13 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs = fss.FlagSet("garbagecollector controller")
 	fs.IntVar(&o.ConcurrentGCSyncs, "concurrent-gc-syncs", o.ConcurrentGCSyncs, "The number of garbage collector workers that are allowed to sync concurrently.")
 
-	fs = fss.FlagSet("metrics")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "host:port serving /healthz and /metrics over plain HTTP; keep it on loopback. Empty or \"0\" disables it.")
-	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the metrics address.")
+	o.Serving.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	fs = fss.FlagSet("authentication")
+	fs.StringVar(&o.Serving.ClientCAFile, "client-ca-file", o.Serving.ClientCAFile, "CA bundle that signs the client certificates allowed on the secure port; a client in group system:masters may read /metrics and /debug/pprof.")
+	fs = fss.FlagSet("authorization")
+	fs.StringSliceVar(&o.Serving.AlwaysAllowPaths, "authorization-always-allow-paths", o.Serving.AlwaysAllowPaths, "Paths on the secure port anyone may read, without authentication.")
+	fs = fss.FlagSet("debugging")
+	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the secure port.")
 	return fss
 }
 
@@ -134,6 +134,7 @@ func (o *Options) Validate() []error {
 	if o.ConcurrentGCSyncs <= 0 {
 		errs = append(errs, fmt.Errorf("--concurrent-gc-syncs must be positive, got %d", o.ConcurrentGCSyncs))
 	}
+	errs = append(errs, o.Serving.SecureServing.Validate()...)
 	if _, err := enabledControllers(o.Controllers); err != nil {
 		errs = append(errs, err)
 	}

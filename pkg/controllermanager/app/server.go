@@ -7,9 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -20,7 +17,6 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -48,8 +44,9 @@ ownerReference garbage collector.
 
 With --leader-elect (the default) only the replica holding the Lease
 --leader-elect-resource-namespace/--leader-elect-resource-name runs them; a
-replica that loses the Lease exits. /healthz and /metrics are served over
-plain HTTP on --metrics-bind-address, loopback by default.`,
+replica that loses the Lease exits. /healthz, /livez and /readyz are served
+to anyone on the HTTPS --secure-port; /metrics and /debug/pprof only to a
+client certificate from --client-ca-file in group system:masters.`,
 		Flags: o.Flags(),
 		Run:   func(ctx context.Context) error { return Run(ctx, o) },
 	}.Command()
@@ -96,7 +93,7 @@ func Run(ctx context.Context, o *Options) error {
 	return run(ctx, o, c, clock.RealClock{}, nil)
 }
 
-// run is Run with the clients given; it reports the metrics server's
+// run is Run with the clients given; it reports the secure server's
 // address on addr (when not nil) once listening, for tests.
 func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr chan<- string) error {
 	enabled, err := enabledControllers(o.Controllers)
@@ -120,7 +117,7 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 	if o.LeaderElection.LeaderElect {
 		watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
 	}
-	metricsAddr, err := serveMetrics(ctx, o, watchdog)
+	metricsAddr, err := o.Serving.serve(ctx, o.EnableProfiling, watchdog)
 	if err != nil {
 		return err
 	}
@@ -215,51 +212,4 @@ func runWithLeaderElection(ctx context.Context, o *Options, leClient clientset.I
 		return nil // asked to stop
 	}
 	return ErrLeadershipLost
-}
-
-// serveMetrics serves /healthz, /metrics and the profiles until ctx ends.
-// It listens before returning so a port in use fails the start.
-func serveMetrics(ctx context.Context, o *Options, watchdog *leaderelection.HealthzAdaptor) (string, error) {
-	if o.MetricsBindAddress == "" || o.MetricsBindAddress == "0" {
-		return "", nil
-	}
-	mux := http.NewServeMux()
-	healthz := func(w http.ResponseWriter, r *http.Request) {
-		if watchdog != nil {
-			if err := watchdog.Check(r); err != nil {
-				http.Error(w, "leaderElection failed: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-		}
-		_, _ = w.Write([]byte("ok"))
-	}
-	mux.HandleFunc("/healthz", healthz)
-	mux.HandleFunc("/livez", healthz)
-	mux.HandleFunc("/readyz", healthz)
-	mux.Handle("/metrics", legacyregistry.Handler())
-	if o.EnableProfiling {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	ln, err := net.Listen("tcp", o.MetricsBindAddress)
-	if err != nil {
-		return "", fmt.Errorf("listen on --metrics-bind-address %s: %w", o.MetricsBindAddress, err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			klog.ErrorS(err, "Metrics server stopped", "address", ln.Addr().String())
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	klog.InfoS("Serving health and metrics", "address", ln.Addr().String())
-	return ln.Addr().String(), nil
 }

@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +22,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
+	"skiff.dev/skiff/pkg/pki"
 )
 
 func TestControllersFlag(t *testing.T) {
@@ -66,7 +70,7 @@ func TestDefaultsAreUpstreamsWhereTheIssueSaysSo(t *testing.T) {
 		"terminated-pod-gc-threshold": "12500",
 		"concurrent-gc-syncs":         "20",
 		"leader-elect":                "true",
-		"metrics-bind-address":        "127.0.0.1:10257",
+		"secure-port":                 "10257",
 	} {
 		var found bool
 		for _, f := range fs.FlagSets {
@@ -94,44 +98,102 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
-
 func testOptions() *Options {
 	o := NewOptions()
 	// The collector needs discovery and a metadata client, which the fake
 	// clientset does not give; the integration tests run it.
 	o.Controllers = []string{"*", "-garbage-collector-controller"}
-	o.MetricsBindAddress = "127.0.0.1:0"
+	o.Serving.SecureServing.BindPort = 0 // off; the serving test turns it on
 	o.LeaderElection.LeaseDuration = 2 * time.Second
 	o.LeaderElection.RenewDeadline = time.Second
 	o.LeaderElection.RetryPeriod = 100 * time.Millisecond
 	return o
 }
 
-func TestServesHealthAndStopsCleanly(t *testing.T) {
+// httpsClient trusts any server certificate (the controller manager's is
+// self-signed) and presents kp, if given.
+func httpsClient(t *testing.T, kp *pki.KeyPair) *http.Client {
+	t.Helper()
+	cfg := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // a test against a self-signed server
+	if kp != nil {
+		cert, err := tls.X509KeyPair(kp.CertPEM, kp.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+}
+
+func TestSecurePortServesHealthToAllAndMetricsToMasters(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := pki.LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, err := ca.ClientCert("admin", []string{"system:masters"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet, err := ca.ClientCert("system:node:n1", []string{"system:nodes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := pki.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	impostor, err := otherCA.ClientCert("admin", []string{"system:masters"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	client := fake.NewClientset()
 	o := testOptions()
 	o.LeaderElection.LeaderElect = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Serving.SecureServing.Listener = ln
+	o.Serving.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
+	o.Serving.ClientCAFile = filepath.Join(dir, pki.CACertFile)
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, o, clients{client: client, leaderElect: client}, clock.RealClock{}, addr) }()
-	a := <-addr
-	if code, body := get(t, "http://"+a+"/healthz"); code != http.StatusOK || body != "ok" {
-		t.Errorf("/healthz = %d %q, want 200 ok", code, body)
+	base := "https://" + <-addr
+
+	tests := []struct {
+		name string
+		path string
+		cert *pki.KeyPair
+		want int
+	}{
+		{"anyone reads /healthz", "/healthz", nil, http.StatusOK},
+		{"anyone reads /readyz", "/readyz", nil, http.StatusOK},
+		{"anyone reads /livez", "/livez", nil, http.StatusOK},
+		{"an anonymous client may not read /metrics", "/metrics", nil, http.StatusUnauthorized},
+		{"a certificate from another CA is not accepted", "/metrics", impostor, http.StatusUnauthorized},
+		{"a kubelet may not read /metrics", "/metrics", kubelet, http.StatusForbidden},
+		{"a master reads /metrics", "/metrics", master, http.StatusOK},
+		{"a master reads profiles", "/debug/pprof/", master, http.StatusOK},
+		{"an anonymous client may not read profiles", "/debug/pprof/", nil, http.StatusUnauthorized},
 	}
-	if code, _ := get(t, "http://"+a+"/metrics"); code != http.StatusOK {
-		t.Errorf("/metrics = %d, want 200", code)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := httpsClient(t, tc.cert).Get(base + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("GET %s = %d, want %d", tc.path, resp.StatusCode, tc.want)
+			}
+		})
 	}
+
 	cancel()
 	select {
 	case err := <-done:

@@ -34,7 +34,7 @@ func startControllerManager(t *testing.T, s *framework.TestServer) {
 	t.Helper()
 	o := app.NewOptions()
 	o.ClientConfig = s.ConfigFor(auth.ControllerManagerUser)
-	o.MetricsBindAddress = "0"
+	o.Serving.SecureServing.BindPort = 0 // no health endpoint needed
 	o.NodeMonitorGracePeriod = grace
 	o.NodeEvictionRate = 100
 	// Leader election stays on: the identity must be allowed its Lease.
