@@ -240,3 +240,15 @@ func TestGraphLinksOwnersAndDependents(t *testing.T) {
 		t.Errorf("dependents after the reference was removed = %d, want 0", len(owner.dependents))
 	}
 }
+
+func TestTrimManagedFields(t *testing.T) {
+	obj := object(podInfo, "default", "p")
+	obj.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	out, err := TrimManagedFields(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.(*metav1.PartialObjectMetadata); got.ManagedFields != nil || got.Name != "p" {
+		t.Errorf("trimmed object = %+v, want it without managedFields and otherwise whole", got.ObjectMeta)
+	}
+}

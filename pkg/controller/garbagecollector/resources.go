@@ -116,6 +116,9 @@ func (m *monitors) sync(resources map[schema.GroupVersionResource]resourceInfo) 
 
 func (m *monitors) newMonitor(info resourceInfo) *monitor {
 	informer := metadatainformer.NewFilteredMetadataInformer(m.client, info.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+	if err := informer.SetTransform(TrimManagedFields); err != nil {
+		utilruntime.HandleError(fmt.Errorf("garbage collector: trim %s: %w", info.gvr, err))
+	}
 	send := func(t eventType, obj interface{}) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -182,4 +185,14 @@ func (m *monitors) resourceFor(apiVersion, kind string) (resourceInfo, error) {
 		return resourceInfo{}, fmt.Errorf("no served resource for kind %s in %s", kind, apiVersion)
 	}
 	return info, nil
+}
+
+// TrimManagedFields drops an object's managedFields before an informer
+// caches it, as kube-controller-manager's informers do: no controller reads
+// them, and they are often most of an object's size.
+func TrimManagedFields(obj interface{}) (interface{}, error) {
+	if m, ok := obj.(metav1.Object); ok && m.GetManagedFields() != nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }

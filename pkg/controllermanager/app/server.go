@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/pkg/cli"
+	"skiff.dev/skiff/pkg/controller/garbagecollector"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
@@ -100,7 +101,8 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 	if err != nil {
 		return err
 	}
-	factory := externalversions.NewSharedInformerFactory(c.client, 0)
+	factory := externalversions.NewSharedInformerFactoryWithOptions(c.client, 0,
+		externalversions.WithTransform(garbagecollector.TrimManagedFields))
 	// Shutdown waits for the informers, so ctx must be cancelled first:
 	// deferred functions run last-in first-out.
 	defer factory.Shutdown()
