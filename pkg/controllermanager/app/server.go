@@ -21,8 +21,8 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/pkg/cli"
-	"skiff.dev/skiff/pkg/controller/garbagecollector"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
+	"skiff.dev/skiff/pkg/controller/garbagecollector"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 )
