@@ -52,8 +52,9 @@ type GarbageCollector struct {
 	attemptToOrphan workqueue.TypedRateLimitingInterface[*node]
 }
 
-// New returns a garbage collector; Run starts it.
-func New(client metadata.Interface, dc discovery.ServerResourcesInterface) *GarbageCollector {
+// New returns a garbage collector; Run starts it. shared, if not nil,
+// gives the typed informers it should share instead of watching metadata.
+func New(client metadata.Interface, dc discovery.ServerResourcesInterface, shared SharedInformers) *GarbageCollector {
 	gc := &GarbageCollector{
 		client:       client,
 		discovery:    dc,
@@ -64,7 +65,7 @@ func New(client metadata.Interface, dc discovery.ServerResourcesInterface) *Garb
 		attemptToOrphan: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[*node](),
 			workqueue.TypedRateLimitingQueueConfig[*node]{Name: "garbage_collector_attempt_to_orphan"}),
 	}
-	gc.monitors = newMonitors(client, gc.graphChanges.Add)
+	gc.monitors = newMonitors(client, shared, gc.graphChanges.Add)
 	return gc
 }
 

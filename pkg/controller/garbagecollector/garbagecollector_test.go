@@ -69,7 +69,7 @@ func newFixture(t *testing.T, objs ...*metav1.PartialObjectMetadata) *fixture {
 		ros = append(ros, o.DeepCopy())
 	}
 	client := metadatafake.NewSimpleMetadataClient(scheme, ros...)
-	gc := New(client, nil)
+	gc := New(client, nil, nil)
 	gc.monitors.sync(map[schema.GroupVersionResource]resourceInfo{podInfo.gvr: podInfo, nodeInfo.gvr: nodeInfo, replicaSetInfo.gvr: replicaSetInfo})
 	f := &fixture{gc: gc, client: client}
 	for _, o := range objs {

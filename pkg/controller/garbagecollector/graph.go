@@ -63,7 +63,7 @@ const (
 // from a worker that found an object (often a virtual node) gone.
 type event struct {
 	eventType eventType
-	obj       *metav1.PartialObjectMetadata
+	obj       metav1.Object
 	gvk       schema.GroupVersionKind
 	virtual   bool
 }
@@ -84,7 +84,7 @@ func (g *graph) processEvent(ev *event, attemptToDelete, attemptToOrphan workque
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	obj := ev.obj
-	existing, found := g.uidToNode[obj.UID]
+	existing, found := g.uidToNode[obj.GetUID()]
 
 	if ev.eventType == deleteEvent {
 		if !found {
@@ -106,22 +106,22 @@ func (g *graph) processEvent(ev *event, attemptToDelete, attemptToOrphan workque
 	}
 
 	identity := objectReference{
-		OwnerReference: metav1.OwnerReference{APIVersion: ev.gvk.GroupVersion().String(), Kind: ev.gvk.Kind, Name: obj.Name, UID: obj.UID},
-		Namespace:      obj.Namespace,
+		OwnerReference: metav1.OwnerReference{APIVersion: ev.gvk.GroupVersion().String(), Kind: ev.gvk.Kind, Name: obj.GetName(), UID: obj.GetUID()},
+		Namespace:      obj.GetNamespace(),
 	}
 	n := existing
 	if !found {
 		n = &node{identity: identity, dependents: map[*node]struct{}{}}
-		g.uidToNode[obj.UID] = n
+		g.uidToNode[obj.GetUID()] = n
 	} else {
 		n.identity = identity
 		n.virtual = false
 	}
 	oldOwners := n.owners
-	n.owners = append([]metav1.OwnerReference(nil), obj.OwnerReferences...)
+	n.owners = append([]metav1.OwnerReference(nil), obj.GetOwnerReferences()...)
 	g.relink(n, oldOwners, attemptToDelete)
 
-	n.beingDeleted = obj.DeletionTimestamp != nil
+	n.beingDeleted = obj.GetDeletionTimestamp() != nil
 	wasDeletingDependents := n.deletingDependents
 	n.deletingDependents = n.beingDeleted && hasFinalizer(obj, metav1.FinalizerDeleteDependents)
 

@@ -60,17 +60,31 @@ func DeletableResources(dc discovery.ServerResourcesInterface) (map[schema.Group
 	return out, nil
 }
 
-// monitor is one resource's metadata informer.
+// monitor watches one resource: through a metadata informer of its own, or
+// through the shared typed informer the other controllers use.
 type monitor struct {
-	info     resourceInfo
-	informer cache.SharedIndexInformer
-	cancel   context.CancelFunc
+	info         resourceInfo
+	informer     cache.SharedIndexInformer
+	registration cache.ResourceEventHandlerRegistration
+	// shared: the informer belongs to the typed factory, which starts it.
+	shared bool
+	cancel context.CancelFunc
+}
+
+// SharedInformers gives the typed shared informer of a resource, if the
+// controller manager's informer factory knows it, so that the collector
+// and the other controllers cache each object once (upstream's
+// ObjectOrMetadataInformerFactory). Start starts the informers asked for.
+type SharedInformers interface {
+	InformerFor(gvr schema.GroupVersionResource) (cache.SharedIndexInformer, bool)
+	Start(stop <-chan struct{})
 }
 
 // monitors keeps one metadata informer per deletable resource and knows
 // how to reach each kind: owner references name a kind, the API a resource.
 type monitors struct {
 	client metadata.Interface
+	shared SharedInformers // may be nil
 	events func(*event)
 
 	mu       sync.RWMutex
@@ -80,8 +94,8 @@ type monitors struct {
 	startCtx context.Context
 }
 
-func newMonitors(client metadata.Interface, events func(*event)) *monitors {
-	return &monitors{client: client, events: events, byGVR: map[schema.GroupVersionResource]*monitor{}, byKind: map[schema.GroupKind]resourceInfo{}}
+func newMonitors(client metadata.Interface, shared SharedInformers, events func(*event)) *monitors {
+	return &monitors{client: client, shared: shared, events: events, byGVR: map[schema.GroupVersionResource]*monitor{}, byKind: map[schema.GroupKind]resourceInfo{}}
 }
 
 // sync makes the monitors match resources: new resources get an
@@ -99,6 +113,7 @@ func (m *monitors) sync(resources map[schema.GroupVersionResource]resourceInfo) 
 		m.byGVR[gvr] = mon
 		if m.started {
 			m.start(mon)
+			m.startShared()
 		}
 		klog.V(2).InfoS("Collecting garbage in a new resource", "resource", gvr)
 	}
@@ -106,6 +121,9 @@ func (m *monitors) sync(resources map[schema.GroupVersionResource]resourceInfo) 
 		if _, ok := resources[gvr]; !ok {
 			if mon.cancel != nil {
 				mon.cancel()
+			}
+			if mon.shared && mon.registration != nil {
+				_ = mon.informer.RemoveEventHandler(mon.registration)
 			}
 			delete(m.byGVR, gvr)
 			klog.V(2).InfoS("Resource no longer served; stopped watching it", "resource", gvr)
@@ -115,22 +133,28 @@ func (m *monitors) sync(resources map[schema.GroupVersionResource]resourceInfo) 
 }
 
 func (m *monitors) newMonitor(info resourceInfo) *monitor {
-	informer := metadatainformer.NewFilteredMetadataInformer(m.client, info.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
-	if err := informer.SetTransform(TrimManagedFields); err != nil {
-		utilruntime.HandleError(fmt.Errorf("garbage collector: trim %s: %w", info.gvr, err))
+	mon := &monitor{info: info}
+	if m.shared != nil {
+		mon.informer, mon.shared = m.shared.InformerFor(info.gvr)
+	}
+	if !mon.shared {
+		mon.informer = metadatainformer.NewFilteredMetadataInformer(m.client, info.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
+		if err := mon.informer.SetTransform(TrimManagedFields); err != nil {
+			utilruntime.HandleError(fmt.Errorf("garbage collector: trim %s: %w", info.gvr, err))
+		}
 	}
 	send := func(t eventType, obj interface{}) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
 		}
-		meta, ok := obj.(*metav1.PartialObjectMetadata)
+		accessor, ok := obj.(metav1.Object)
 		if !ok {
 			utilruntime.HandleError(fmt.Errorf("garbage collector: unexpected %T from the %s informer", obj, info.gvr))
 			return
 		}
-		m.events(&event{eventType: t, obj: meta, gvk: info.gvk})
+		m.events(&event{eventType: t, obj: accessor, gvk: info.gvk})
 	}
-	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := mon.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { send(addEvent, obj) },
 		UpdateFunc: func(_, obj interface{}) { send(updateEvent, obj) },
 		DeleteFunc: func(obj interface{}) { send(deleteEvent, obj) },
@@ -138,10 +162,14 @@ func (m *monitors) newMonitor(info resourceInfo) *monitor {
 	if err != nil {
 		utilruntime.HandleError(fmt.Errorf("garbage collector: watch %s: %w", info.gvr, err))
 	}
-	return &monitor{info: info, informer: informer}
+	mon.registration = reg
+	return mon
 }
 
 func (m *monitors) start(mon *monitor) {
+	if mon.shared {
+		return
+	}
 	ctx, cancel := context.WithCancel(m.startCtx)
 	mon.cancel = cancel
 	go mon.informer.RunWithContext(ctx)
@@ -154,7 +182,16 @@ func (m *monitors) run(ctx context.Context) {
 	for _, mon := range m.byGVR {
 		m.start(mon)
 	}
+	m.startShared()
 	m.mu.Unlock()
+}
+
+// startShared starts the typed informers the monitors asked for; the
+// factory starts each only once.
+func (m *monitors) startShared() {
+	if m.shared != nil {
+		m.shared.Start(m.startCtx.Done())
+	}
 }
 
 // hasSynced reports whether every informer has listed its resource.
@@ -165,7 +202,9 @@ func (m *monitors) hasSynced() bool {
 		return false
 	}
 	for _, mon := range m.byGVR {
-		if !mon.informer.HasSynced() {
+		// The registration has synced once this handler saw the initial
+		// list, even on a shared informer started long before.
+		if mon.registration == nil || !mon.registration.HasSynced() {
 			return false
 		}
 	}

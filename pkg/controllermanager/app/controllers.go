@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
@@ -109,8 +111,24 @@ func enabledControllers(flags []string) ([]controllerDescriptor, error) {
 	return out, nil
 }
 
+// sharedInformers lets the garbage collector use the typed informers of
+// the kinds the generated factory knows.
+type sharedInformers struct {
+	factory externalversions.SharedInformerFactory
+}
+
+func (s sharedInformers) InformerFor(gvr schema.GroupVersionResource) (cache.SharedIndexInformer, bool) {
+	gi, err := s.factory.ForResource(gvr)
+	if err != nil {
+		return nil, false
+	}
+	return gi.Informer(), true
+}
+
+func (s sharedInformers) Start(stop <-chan struct{}) { s.factory.Start(stop) }
+
 func newGarbageCollector(c *ControllerContext) (runFunc, error) {
-	gc := garbagecollector.New(c.Metadata, c.Discovery)
+	gc := garbagecollector.New(c.Metadata, c.Discovery, sharedInformers{c.Informers})
 	workers := c.Options.ConcurrentGCSyncs
 	return func(ctx context.Context) { gc.Run(ctx, workers, garbagecollector.DefaultResourceSyncPeriod) }, nil
 }
