@@ -15,6 +15,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -43,6 +44,10 @@ const (
 	// Event reasons, as upstream's node lifecycle controller records them.
 	reasonNodeNotReady = "NodeNotReady"
 	reasonNodeReady    = "NodeReady"
+
+	// monitorPeriod is how often a node is looked at while no node is
+	// ready (upstream's --node-monitor-period).
+	monitorPeriod = 5 * time.Second
 
 	// retryAfterThrottle is how soon a node whose taint the eviction rate
 	// held back is looked at again.
@@ -340,9 +345,18 @@ func (c *Controller) reconcileTaints(ctx context.Context, node *v1alpha1.Node, r
 	case ready.Status == v1alpha1.ConditionFalse:
 		want = TaintNodeNotReady
 	}
+	var requeue time.Duration
+	if want != "" && c.allNodesUnhealthy(node.Name) {
+		// Every node unhealthy at once is far likelier a fault between the
+		// nodes and the control plane than the death of every node:
+		// upstream's "master disruption mode" evicts nothing then, and
+		// takes its NoExecute taints off. Look again at the monitor period.
+		klog.V(2).InfoS("No node is ready; evicting nothing until one is", "node", node.Name)
+		want, requeue = "", monitorPeriod
+	}
 	taints, changed, adding := desiredTaints(node.Spec.Taints, want, now)
 	if !changed {
-		return 0, nil
+		return requeue, nil
 	}
 	if adding && !c.limiter.TryAccept() {
 		klog.V(4).InfoS("Eviction rate reached; tainting later", "node", node.Name, "taint", want)
@@ -355,6 +369,9 @@ func (c *Controller) reconcileTaints(ctx context.Context, node *v1alpha1.Node, r
 	if _, err := c.client.CoreV1alpha1().Nodes().Update(ctx, next, metav1.UpdateOptions{}); err != nil {
 		return 0, fmt.Errorf("update NoExecute taints of node %s: %w", node.Name, err)
 	}
+	if want == "" && requeue > 0 {
+		return requeue, nil
+	}
 	if want == "" {
 		klog.V(2).InfoS("Node is ready again; removed NoExecute taints", "node", node.Name)
 		c.recorder.Eventf(nodeRef(node), v1alpha1.EventTypeNormal, reasonNodeReady, "Node %s status is now: %s", node.Name, reasonNodeReady)
@@ -365,6 +382,24 @@ func (c *Controller) reconcileTaints(ctx context.Context, node *v1alpha1.Node, r
 		}
 	}
 	return 0, nil
+}
+
+// allNodesUnhealthy reports whether no node but, maybe, the one being
+// synced (unhealthy itself) is Ready.
+func (c *Controller) allNodesUnhealthy(syncing string) bool {
+	nodes, err := c.nodes.List(labels.Everything())
+	if err != nil {
+		return false
+	}
+	for _, n := range nodes {
+		if n.Name == syncing {
+			continue
+		}
+		if r := readyCondition(n); r != nil && r.Status == v1alpha1.ConditionTrue {
+			return false
+		}
+	}
+	return true
 }
 
 // desiredTaints returns the node's taints with exactly the wanted

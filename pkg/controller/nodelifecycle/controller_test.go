@@ -48,7 +48,14 @@ type fixture struct {
 	factory  externalversions.SharedInformerFactory
 }
 
+// newFixture runs the controller on objs plus a node "healthy" that is
+// Ready, so the cluster is never wholly down (see TestNoNodeReadyEvictsNothing).
 func newFixture(t *testing.T, rate float32, objs ...runtime.Object) *fixture {
+	t.Helper()
+	return newFixtureWithout(t, rate, append(objs, node("healthy", v1alpha1.ConditionTrue))...)
+}
+
+func newFixtureWithout(t *testing.T, rate float32, objs ...runtime.Object) *fixture {
 	t.Helper()
 	client := fake.NewClientset(objs...)
 	factory := externalversions.NewSharedInformerFactory(client, 0)
@@ -72,12 +79,14 @@ func newFixture(t *testing.T, rate float32, objs ...runtime.Object) *fixture {
 func (f *fixture) sync(t *testing.T, name string) time.Duration {
 	t.Helper()
 	// Feed the informer what the client holds now, as a watch would.
-	n, err := f.client.CoreV1alpha1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	list, err := f.client.CoreV1alpha1().Nodes().List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.factory.Core().V1alpha1().Nodes().Informer().GetStore().Update(n); err != nil {
-		t.Fatal(err)
+	for i := range list.Items {
+		if err := f.factory.Core().V1alpha1().Nodes().Informer().GetStore().Update(&list.Items[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	requeue, err := f.c.syncNode(context.Background(), name)
 	if err != nil {
@@ -263,5 +272,30 @@ func TestKubeletReportingReadyIsAHeartbeat(t *testing.T) {
 	}
 	if len(n.Spec.Taints) != 0 {
 		t.Errorf("taints of a node back to Ready: %v", taintKeys(n))
+	}
+}
+
+// TestNoNodeReadyEvictsNothing: with every node unhealthy the fault is far
+// likelier between the nodes and the control plane, and upstream's master
+// disruption mode taints nothing (and takes its taints off).
+func TestNoNodeReadyEvictsNothing(t *testing.T) {
+	unreachable := v1alpha1.Taint{Key: TaintNodeUnreachable, Effect: v1alpha1.TaintEffectNoExecute}
+	f := newFixtureWithout(t, 10, node("n1", v1alpha1.ConditionTrue), lease("n1", start),
+		node("n2", v1alpha1.ConditionUnknown, unreachable), lease("n2", start))
+	f.sync(t, "n1")
+	f.clock.Step(grace + time.Second)
+	if requeue := f.sync(t, "n1"); requeue != monitorPeriod {
+		t.Errorf("requeue = %v, want the monitor period %v while no node is ready", requeue, monitorPeriod)
+	}
+	n1 := f.get(t, "n1")
+	if got := conditions(n1)[v1alpha1.NodeReady]; got != v1alpha1.ConditionUnknown {
+		t.Errorf("Ready = %s, want Unknown: the condition is still reported", got)
+	}
+	if len(n1.Spec.Taints) != 0 {
+		t.Errorf("n1 tainted %v though no node is ready", taintKeys(n1))
+	}
+	f.sync(t, "n2")
+	if got := taintKeys(f.get(t, "n2")); len(got) != 0 {
+		t.Errorf("n2 keeps its taint %v though no node is ready", got)
 	}
 }

@@ -92,6 +92,22 @@ func createReadyNode(t *testing.T, c clientset.Interface, name string) {
 	}
 }
 
+// keepRenewing renews a node's Lease, as its kubelet would, until the test
+// ends.
+func keepRenewing(t *testing.T, c clientset.Interface, name string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go wait.UntilWithContext(ctx, func(ctx context.Context) {
+		l, err := c.CoreV1alpha1().Leases("skiff-node-lease").Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return
+		}
+		now := metav1.NowMicro()
+		l.Spec.RenewTime = &now
+		_, _ = c.CoreV1alpha1().Leases("skiff-node-lease").Update(ctx, l, metav1.UpdateOptions{})
+	}, grace/4)
+}
+
 func boundPod(name, node string, tolerations ...v1alpha1.Toleration) *v1alpha1.Pod {
 	return &v1alpha1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -108,6 +124,10 @@ func TestNodeWhoseLeaseExpiresIsTaintedAndItsPodsEvicted(t *testing.T) {
 	c := s.Client
 	ctx := context.Background()
 	createReadyNode(t, c, "quiet")
+	// A second, live node: with no node ready at all the controller
+	// evicts nothing (upstream's master disruption mode).
+	createReadyNode(t, c, "steady")
+	keepRenewing(t, c, "steady")
 	unreachable := "node.kubernetes.io/unreachable"
 	for _, p := range []*v1alpha1.Pod{
 		boundPod("short", "quiet", v1alpha1.Toleration{Key: unreachable, Operator: v1alpha1.TolerationOpExists, Effect: v1alpha1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](1)}),
@@ -168,17 +188,7 @@ func TestNodeWhoseLeaseExpiresIsTaintedAndItsPodsEvicted(t *testing.T) {
 	}
 
 	// The kubelet comes back: it renews its lease and reports Ready.
-	renewCtx, stopRenewing := context.WithCancel(ctx)
-	defer stopRenewing()
-	go wait.UntilWithContext(renewCtx, func(ctx context.Context) {
-		l, err := c.CoreV1alpha1().Leases("skiff-node-lease").Get(ctx, "quiet", metav1.GetOptions{})
-		if err != nil {
-			return
-		}
-		now := metav1.NowMicro()
-		l.Spec.RenewTime = &now
-		_, _ = c.CoreV1alpha1().Leases("skiff-node-lease").Update(ctx, l, metav1.UpdateOptions{})
-	}, grace/4)
+	keepRenewing(t, c, "quiet")
 	patch := []byte(`{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady"}]}}`)
 	if _, err := c.CoreV1alpha1().Nodes().Patch(ctx, "quiet", types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 		t.Fatal(err)
