@@ -153,3 +153,55 @@ func TestControllerManagerEvictsFromADeadKubelet(t *testing.T) {
 	t.Logf("figures: kill -9 of the kubelet → Ready=Unknown + taint after %s (grace period %s); the 3 s pod evicted after %s",
 		unknownAfter.Round(100*time.Millisecond), grace, evictedAfter.Round(100*time.Millisecond))
 }
+
+// TestGarbageCollectionWithKubectl: kubectl delete --cascade=background,
+// foreground and orphan on an owner (a Node) of dependents (Leases), with
+// skiff-controller-manager's garbage collector doing the work.
+func TestGarbageCollectionWithKubectl(t *testing.T) {
+	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
+	k := framework.NewKubectl(t, server.Kubeconfig)
+	framework.Start(t, "skiff-controller-manager", framework.Binary(t, "skiff-controller-manager"),
+		"--kubeconfig", framework.Kubeconfig(t, server, "system:kube-controller-manager"),
+		"--controllers", "garbage-collector-controller", "--secure-port", "0")
+
+	owned := func(owner string) {
+		t.Helper()
+		k.MustRun(t, fmt.Sprintf("apiVersion: core.skiff.dev/v1alpha1\nkind: Node\nmetadata: {name: %s}\n", owner), "apply", "-f", "-")
+		uid := k.MustRun(t, "", "get", "nodes.core.skiff.dev", owner, "-o", "jsonpath={.metadata.uid}")
+		k.MustRun(t, fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
+kind: Lease
+metadata:
+  name: %s-dep
+  namespace: default
+  ownerReferences:
+  - {apiVersion: core.skiff.dev/v1alpha1, kind: Node, name: %s, uid: %s, blockOwnerDeletion: true}
+`, owner, owner, uid), "apply", "-f", "-")
+	}
+	leaseExists := func(name string) bool {
+		_, _, err := k.Run("", "get", "leases.core.skiff.dev", name, "-n", "default")
+		return err == nil
+	}
+
+	for _, cascade := range []string{"background", "foreground"} {
+		t.Run("--cascade="+cascade+" deletes the dependent", func(t *testing.T) {
+			owned(cascade)
+			k.MustRun(t, "", "delete", "nodes.core.skiff.dev", cascade, "--cascade="+cascade, "--timeout=60s")
+			framework.WaitFor(t, 60*time.Second, "the dependent deleted", func() (bool, error) { return !leaseExists(cascade + "-dep"), nil })
+		})
+	}
+	t.Run("--cascade=orphan keeps the dependent", func(t *testing.T) {
+		owned("orphan")
+		// The collector learns of the dependent through its watch; a
+		// dangling lease made after it is collected only once the
+		// collector has seen everything made before.
+		k.MustRun(t, "apiVersion: core.skiff.dev/v1alpha1\nkind: Lease\nmetadata:\n  name: marker\n  namespace: default\n  ownerReferences:\n  - {apiVersion: core.skiff.dev/v1alpha1, kind: Node, name: gone, uid: 00000000-0000-0000-0000-000000000000}\n", "apply", "-f", "-")
+		framework.WaitFor(t, 60*time.Second, "the collector to catch up", func() (bool, error) { return !leaseExists("marker"), nil })
+		k.MustRun(t, "", "delete", "nodes.core.skiff.dev", "orphan", "--cascade=orphan", "--timeout=60s")
+		if !leaseExists("orphan-dep") {
+			t.Fatal("--cascade=orphan deleted the dependent")
+		}
+		if refs := k.MustRun(t, "", "get", "leases.core.skiff.dev", "orphan-dep", "-n", "default", "-o", "jsonpath={.metadata.ownerReferences}"); refs != "" {
+			t.Errorf("the orphaned dependent still has owner references %s", refs)
+		}
+	})
+}
