@@ -260,14 +260,17 @@ func (gc *GarbageCollector) owner(ctx context.Context, ref metav1.OwnerReference
 	if !info.namespaced {
 		namespace = ""
 	}
+	key := absentKey{uid: ref.UID, kind: ref.Kind, ns: namespace, name: ref.Name}
+	if _, gone := gc.graph.absent.Get(key); gone {
+		return nil, nil
+	}
 	obj, err := gc.client.Resource(info.gvr).Namespace(namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err), err == nil && obj.UID != ref.UID:
+		gc.graph.absent.Add(key, nil)
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("get owner %s %s/%s: %w", ref.Kind, namespace, ref.Name, err)
-	case obj.UID != ref.UID:
-		return nil, nil
 	}
 	return obj, nil
 }

@@ -2,6 +2,7 @@ package garbagecollector
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -250,5 +251,34 @@ func TestTrimManagedFields(t *testing.T) {
 	}
 	if got := out.(*metav1.PartialObjectMetadata); got.ManagedFields != nil || got.Name != "p" {
 		t.Errorf("trimmed object = %+v, want it without managedFields and otherwise whole", got.ObjectMeta)
+	}
+}
+
+func TestAGoneOwnerIsLookedUpOnceForAllItsDependents(t *testing.T) {
+	rs := object(replicaSetInfo, "default", "web")
+	objs := []*metav1.PartialObjectMetadata{rs}
+	for i := range 5 {
+		objs = append(objs, object(podInfo, "default", fmt.Sprintf("web-%d", i), ownedBy(replicaSetInfo, "web", false)))
+	}
+	f := newFixture(t, objs...)
+	// The owner is deleted: the API no longer has it, the informer says so.
+	if err := f.client.Resource(replicaSetInfo.gvr).Namespace("default").Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.client.ClearActions()
+	f.observe(rs, deleteEvent)
+	var ownerGets int
+	f.client.PrependReactor("get", "replicasets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		ownerGets++
+		return false, nil, nil
+	})
+	f.drain(t)
+	for i := range 5 {
+		if f.get(t, podInfo, "default", fmt.Sprintf("web-%d", i)) != nil {
+			t.Errorf("dependent web-%d of a deleted owner was not deleted", i)
+		}
+	}
+	if ownerGets > 0 {
+		t.Errorf("the deleted owner was looked up %d times; its deletion was observed, so never", ownerGets)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/lru"
 )
 
 // objectReference names an object in the graph: an owner reference's
@@ -46,9 +47,24 @@ type node struct {
 type graph struct {
 	mu        sync.RWMutex
 	uidToNode map[types.UID]*node
+	// absent remembers owners known to be gone, so that deleting an owner
+	// of a thousand dependents costs no thousand lookups of it.
+	absent *lru.Cache
 }
 
-func newGraph() *graph { return &graph{uidToNode: map[types.UID]*node{}} }
+// absentOwnerCacheSize is upstream's.
+const absentOwnerCacheSize = 500
+
+// absentKey names an owner in the absent cache: its UID and coordinates
+// (a reference with the right UID but another name is not that owner).
+type absentKey struct {
+	uid            types.UID
+	kind, ns, name string
+}
+
+func newGraph() *graph {
+	return &graph{uidToNode: map[types.UID]*node{}, absent: lru.New(absentOwnerCacheSize)}
+}
 
 // eventType is what an informer saw happen to an object.
 type eventType int
@@ -92,6 +108,10 @@ func (g *graph) processEvent(ev *event, attemptToDelete, attemptToOrphan workque
 		}
 		klog.V(5).InfoS("Object gone from the graph", "object", existing.identity, "virtual", ev.virtual)
 		g.removeNode(existing)
+		if len(existing.dependents) > 0 && !ev.virtual {
+			id := existing.identity
+			g.absent.Add(absentKey{uid: id.UID, kind: id.Kind, ns: id.Namespace, name: id.Name}, nil)
+		}
 		// Dependents of a gone owner may now be garbage.
 		for dep := range existing.dependents {
 			attemptToDelete.Add(dep)
