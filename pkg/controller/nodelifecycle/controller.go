@@ -74,6 +74,10 @@ type health struct {
 	leaseRenew     *metav1.MicroTime
 	readyHeartbeat metav1.Time
 	readyStatus    v1alpha1.ConditionStatus
+	// staleRV is the resourceVersion of the node this controller last
+	// wrote over: seen again in the cache, it is a view from before that
+	// write, and acting on it would repeat the write.
+	staleRV string
 }
 
 // Controller is the node lifecycle controller.
@@ -220,14 +224,20 @@ func (c *Controller) syncNode(ctx context.Context, name string) (time.Duration, 
 	if err != nil {
 		return 0, fmt.Errorf("get node %s: %w", name, err)
 	}
+	if c.isStale(node) {
+		// The watch event of our own write brings the node back.
+		return 0, nil
+	}
 	now := c.clock.Now()
 	ready := readyCondition(node)
 	remaining := c.observe(node, ready, now)
 
 	if remaining <= 0 && (ready == nil || ready.Status != v1alpha1.ConditionUnknown) {
+		before := node.ResourceVersion
 		if node, err = c.markUnknown(ctx, node, ready, now); err != nil {
 			return 0, err
 		}
+		c.wroteOver(name, before)
 		ready = readyCondition(node)
 		// A later True or False is then the kubelet's, even if the cache
 		// never showed this Unknown.
@@ -246,6 +256,24 @@ func (c *Controller) syncNode(ctx context.Context, name string) (time.Duration, 
 		requeue = remaining
 	}
 	return requeue, nil
+}
+
+// wroteOver records that the node at resourceVersion rv was just written.
+func (c *Controller) wroteOver(name, rv string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.health[name]; ok {
+		h.staleRV = rv
+	}
+}
+
+// isStale reports whether the cached node is one this controller already
+// wrote over. Only equality of resourceVersions is used, as the API allows.
+func (c *Controller) isStale(node *v1alpha1.Node) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.health[node.Name]
+	return ok && h.staleRV != "" && h.staleRV == node.ResourceVersion
 }
 
 // observe records the node's latest heartbeat and returns how much of its
@@ -369,6 +397,7 @@ func (c *Controller) reconcileTaints(ctx context.Context, node *v1alpha1.Node, r
 	if _, err := c.client.CoreV1alpha1().Nodes().Update(ctx, next, metav1.UpdateOptions{}); err != nil {
 		return 0, fmt.Errorf("update NoExecute taints of node %s: %w", node.Name, err)
 	}
+	c.wroteOver(node.Name, node.ResourceVersion)
 	if want == "" && requeue > 0 {
 		return requeue, nil
 	}

@@ -299,3 +299,50 @@ func TestNoNodeReadyEvictsNothing(t *testing.T) {
 		t.Errorf("n2 keeps its taint %v though no node is ready", got)
 	}
 }
+
+// TestStaleCacheDoesNotRepeatAWrite: right after marking a node Unknown the
+// cache still shows it Ready; a sync then must not mark it again (a second
+// NodeNotReady event, a new transition time).
+func TestStaleCacheDoesNotRepeatAWrite(t *testing.T) {
+	n := node("n1", v1alpha1.ConditionTrue)
+	n.ResourceVersion = "7"
+	f := newFixture(t, 10, n, lease("n1", start))
+	f.sync(t, "n1")
+	f.clock.Step(grace + time.Second)
+	if _, err := f.c.syncNode(context.Background(), "n1"); err != nil {
+		t.Fatal(err)
+	}
+	f.client.ClearActions()
+	f.events()
+	// The watch has not yet brought the write: the cache shows the node as
+	// it was, Ready at resourceVersion 7.
+	if err := f.factory.Core().V1alpha1().Nodes().Informer().GetStore().Update(n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.syncNode(context.Background(), "n1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range f.client.Actions() {
+		if a.GetVerb() == "patch" || a.GetVerb() == "update" {
+			t.Errorf("a sync on the stale cache wrote again: %s %s", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	if ev := f.events(); len(ev) > 0 {
+		t.Errorf("a sync on the stale cache recorded %v", ev)
+	}
+	// Nor is the stale Ready=True taken for the kubelet's heartbeat: once
+	// the cache catches up, the node's grace period is still over.
+	f.clock.Step(time.Second)
+	caughtUp := f.get(t, "n1")
+	caughtUp.ResourceVersion = "8" // the API server's version after the write
+	if err := f.factory.Core().V1alpha1().Nodes().Informer().GetStore().Update(caughtUp); err != nil {
+		t.Fatal(err)
+	}
+	requeue, err := f.c.syncNode(context.Background(), "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if requeue != 0 {
+		t.Errorf("the stale view restarted the grace period: next look in %v", requeue)
+	}
+}
