@@ -15,6 +15,7 @@ import (
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apiserver/pkg/admission"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -27,6 +28,7 @@ import (
 	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver"
+	"skiff.dev/skiff/pkg/apiserver/admission/defaulttolerationseconds"
 	"skiff.dev/skiff/pkg/apiserver/admission/noderestriction"
 	"skiff.dev/skiff/pkg/apiserver/auth"
 	"skiff.dev/skiff/pkg/apiserver/etcd"
@@ -213,7 +215,8 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 	gc.FlowControl = nil
 	// Handlers give up just before the timeout filter; see BuildHandlerChain.
 	gc.BuildHandlerChainFunc = apiserver.BuildHandlerChain
-	gc.AdmissionControl = noderestriction.New()
+	// DefaultTolerationSeconds mutates new pods; NodeRestriction validates.
+	gc.AdmissionControl = admission.NewChainHandler(defaulttolerationseconds.New(), noderestriction.New())
 
 	extra := apiserver.ExtraConfig{EventTTL: o.EventTTL}
 	if o.DelegatedAuth {

@@ -49,9 +49,9 @@ func newUpCommand() *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run a whole cluster on this machine: API server, scheduler and a kubelet",
-		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler and one
-skiff-kubelet for this machine under one supervisor, each with its own identity
+		Short: "Run a whole cluster on this machine: API server, scheduler, controller manager and a kubelet",
+		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler,
+skiff-controller-manager and one skiff-kubelet for this machine under one supervisor, each with its own identity
 minted from the data dir's CA. A component that dies is restarted with back-off.
 Ctrl-C or SIGTERM stops the kubelet's containers, then the kubelet, the scheduler
 and the API server, and exits 0. Running it again on the same --data-dir brings
@@ -122,8 +122,9 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		user   string
 		groups []string
 	}{
-		"scheduler.kubeconfig": {"system:kube-scheduler", nil},
-		"node.kubeconfig":      {"system:node:" + o.nodeName, []string{"system:nodes"}},
+		"scheduler.kubeconfig":          {"system:kube-scheduler", nil},
+		"controller-manager.kubeconfig": {"system:kube-controller-manager", nil},
+		"node.kubeconfig":               {"system:node:" + o.nodeName, []string{"system:nodes"}},
 		// Simulated nodes share one process, so they share an identity
 		// that may write every Node: an experiment's shortcut, not a
 		// kubelet's identity.
@@ -155,6 +156,14 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	running = append(running, component{scheduler, 30 * time.Second})
+
+	controllerManager, err := start("controller-manager", "controller-manager",
+		"--kubeconfig", filepath.Join(dir, "controller-manager.kubeconfig"),
+		"--secure-port=0")
+	if err != nil {
+		return err
+	}
+	running = append(running, component{controllerManager, 30 * time.Second})
 
 	kubeletServing, nodeIP, err := o.kubeletServingCert(ca, dir)
 	if err != nil {
