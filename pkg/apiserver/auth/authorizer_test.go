@@ -35,8 +35,9 @@ var (
 	alice  = &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}
 	node1  = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{NodesGroup, user.AllAuthenticated}}
 	// fakeNode is named like a kubelet but not in system:nodes.
-	fakeNode  = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{user.AllAuthenticated}}
-	scheduler = &user.DefaultInfo{Name: SchedulerUser, Groups: []string{user.AllAuthenticated}}
+	fakeNode          = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{user.AllAuthenticated}}
+	scheduler         = &user.DefaultInfo{Name: SchedulerUser, Groups: []string{user.AllAuthenticated}}
+	controllerManager = &user.DefaultInfo{Name: ControllerManagerUser, Groups: []string{user.AllAuthenticated}}
 )
 
 // res is a resource request in core.skiff.dev.

@@ -9,6 +9,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
+
+	"skiff.dev/skiff/pkg/serving"
 )
 
 // LeaderElection configures leader election on a skiff Lease.
@@ -43,10 +45,9 @@ type Options struct {
 	TerminatedPodGCThreshold int
 	ConcurrentGCSyncs        int
 
-	// Serving is the HTTPS endpoint for health, metrics and, with
-	// EnableProfiling, /debug/pprof.
-	Serving         Serving
-	EnableProfiling bool
+	// Serving is the secure endpoint for /healthz, /livez, /readyz,
+	// /metrics and the profiles, as kube-controller-manager serves it.
+	Serving *serving.Options
 }
 
 // NewOptions returns kube-controller-manager's defaults, except where
@@ -71,8 +72,7 @@ func NewOptions() *Options {
 		NodeEvictionRate:         0.1,
 		TerminatedPodGCThreshold: 12500,
 		ConcurrentGCSyncs:        20,
-		Serving:                  newServing(),
-		EnableProfiling:          true,
+		Serving:                  serving.NewOptions("skiff-controller-manager", DefaultSecurePort),
 	}
 }
 
@@ -109,13 +109,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs = fss.FlagSet("garbagecollector controller")
 	fs.IntVar(&o.ConcurrentGCSyncs, "concurrent-gc-syncs", o.ConcurrentGCSyncs, "The number of garbage collector workers that are allowed to sync concurrently.")
 
-	o.Serving.SecureServing.AddFlags(fss.FlagSet("secure serving"))
-	fs = fss.FlagSet("authentication")
-	fs.StringVar(&o.Serving.ClientCAFile, "client-ca-file", o.Serving.ClientCAFile, "CA bundle that signs the client certificates allowed on the secure port; a client in group system:masters may read /metrics and /debug/pprof.")
-	fs = fss.FlagSet("authorization")
-	fs.StringSliceVar(&o.Serving.AlwaysAllowPaths, "authorization-always-allow-paths", o.Serving.AlwaysAllowPaths, "Paths on the secure port anyone may read, without authentication.")
-	fs = fss.FlagSet("debugging")
-	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the secure port.")
+	o.Serving.AddFlags(&fss)
 	return fss
 }
 
@@ -134,7 +128,7 @@ func (o *Options) Validate() []error {
 	if o.ConcurrentGCSyncs <= 0 {
 		errs = append(errs, fmt.Errorf("--concurrent-gc-syncs must be positive, got %d", o.ConcurrentGCSyncs))
 	}
-	errs = append(errs, o.Serving.SecureServing.Validate()...)
+	errs = append(errs, o.Serving.Validate()...)
 	if _, err := enabledControllers(o.Controllers); err != nil {
 		errs = append(errs, err)
 	}

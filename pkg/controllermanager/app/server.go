@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -119,10 +121,16 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 	if o.LeaderElection.LeaderElect {
 		watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
 	}
-	metricsAddr, err := o.Serving.serve(ctx, o.EnableProfiling, watchdog)
+	healthChecks := []healthz.HealthChecker{}
+	if watchdog != nil {
+		healthChecks = append(healthChecks, watchdog)
+	}
+	readyChecks := append(slices.Clone(healthChecks), healthz.NewShutdownHealthz(ctx.Done()), healthz.NewInformerSyncHealthz(factory))
+	stopServing, metricsAddr, err := o.Serving.Serve("skiff-controller-manager", o.Kubeconfig, healthChecks, readyChecks)
 	if err != nil {
 		return err
 	}
+	defer stopServing()
 	if addr != nil {
 		addr <- metricsAddr
 	}

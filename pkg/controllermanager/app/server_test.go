@@ -157,7 +157,7 @@ func TestSecurePortServesHealthToAllAndMetricsToMasters(t *testing.T) {
 	}
 	o.Serving.SecureServing.Listener = ln
 	o.Serving.SecureServing.BindPort = ln.Addr().(*net.TCPAddr).Port
-	o.Serving.ClientCAFile = filepath.Join(dir, pki.CACertFile)
+	o.Serving.Authentication.ClientCert.ClientCA = filepath.Join(dir, pki.CACertFile)
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -173,12 +173,12 @@ func TestSecurePortServesHealthToAllAndMetricsToMasters(t *testing.T) {
 		{"anyone reads /healthz", "/healthz", nil, http.StatusOK},
 		{"anyone reads /readyz", "/readyz", nil, http.StatusOK},
 		{"anyone reads /livez", "/livez", nil, http.StatusOK},
-		{"an anonymous client may not read /metrics", "/metrics", nil, http.StatusUnauthorized},
+		{"an anonymous client may not read /metrics", "/metrics", nil, http.StatusForbidden},
 		{"a certificate from another CA is not accepted", "/metrics", impostor, http.StatusUnauthorized},
 		{"a kubelet may not read /metrics", "/metrics", kubelet, http.StatusForbidden},
 		{"a master reads /metrics", "/metrics", master, http.StatusOK},
 		{"a master reads profiles", "/debug/pprof/", master, http.StatusOK},
-		{"an anonymous client may not read profiles", "/debug/pprof/", nil, http.StatusUnauthorized},
+		{"an anonymous client may not read profiles", "/debug/pprof/", nil, http.StatusForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
