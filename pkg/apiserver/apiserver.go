@@ -22,6 +22,7 @@ import (
 	"skiff.dev/skiff/pkg/registry/core/lease"
 	"skiff.dev/skiff/pkg/registry/core/node"
 	"skiff.dev/skiff/pkg/registry/core/pod"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 var (
@@ -96,7 +97,8 @@ func (c CompletedConfig) New() (*Server, error) {
 
 // newStorage builds the REST storage of every resource, keyed by its path.
 func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
-	optsGetter := c.generic.RESTOptionsGetter
+	// etcd's timeouts and full database answer retriable 5xx, not 500.
+	optsGetter := rules.WithStorageErrors(c.generic.RESTOptionsGetter)
 	nodes, nodeStatus, err := node.NewStorage(Scheme, optsGetter)
 	if err != nil {
 		return nil, err
