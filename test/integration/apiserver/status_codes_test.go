@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"skiff.dev/skiff/pkg/apiserver/options"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/apiserver/options"
 	"skiff.dev/skiff/test/integration/framework"
 )
 
@@ -92,5 +94,23 @@ func TestPodLogsUnreachableKubelet(t *testing.T) {
 				t.Errorf("answer %s does not name node %s", truncate(res.body), n.name)
 			}
 		})
+	}
+}
+
+// TestTooManyContainers: a pod with more containers than its status could
+// ever hold in one etcd value is refused at create, with the field named,
+// rather than stored, bound, and left with a kubelet whose status writes
+// fail for ever.
+func TestTooManyContainers(t *testing.T) {
+	s := framework.StartTestServer(t)
+	p := newPod("crowd")
+	p.Spec.Containers = nil
+	for i := 0; i < 10000; i++ {
+		p.Spec.Containers = append(p.Spec.Containers, v1alpha1.Container{Name: fmt.Sprintf("c%d", i), Image: "busybox"})
+	}
+	_, err := s.Client.CoreV1alpha1().Pods("crowd").Create(testContext(t), p, metav1.CreateOptions{})
+	st := expectStatus(t, err, http.StatusUnprocessableEntity, "create of a pod with 10000 containers")
+	if !hasCause(st, "spec.containers") {
+		t.Errorf("causes %s do not name spec.containers", causesOf(st))
 	}
 }
