@@ -180,15 +180,16 @@ func (s Store) Update(ctx context.Context, name string, objInfo rest.UpdatedObje
 }
 
 // Watch is the store's Watch with a resourceVersion that is not one
-// answered 400, as a list with it is: the store hands the storage's
+// answered 400, as a list with it is (the store hands the storage's
 // invalid-resourceVersion error to the handler unchanged, and the handler
-// answers an error it does not recognize with 500.
+// answers an error it does not recognize with 500), and with every object
+// version encoded once for all watchers (see shareEncodings).
 func (s Store) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
 	w, err := s.Store.Watch(ctx, options)
 	if err != nil {
 		return nil, watchError(err)
 	}
-	return w, nil
+	return shareEncodings(w), nil
 }
 
 func watchError(err error) error {

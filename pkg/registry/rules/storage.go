@@ -36,12 +36,23 @@ const (
 // exceeded" straight through k8s.io/apiserver's storage layer, which does
 // not recognize them, and the handlers answer what they do not recognize
 // with 500 Internal Error.
-func WithStorageErrors(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
-	return storageErrorsGetter{getter}
+//
+// gate, when not nil, may refuse writes before they reach etcd (the
+// embedded etcd's volume running out of space); deletes, which free space,
+// are let through.
+func WithStorageErrors(getter generic.RESTOptionsGetter, gate WriteGate) generic.RESTOptionsGetter {
+	return storageErrorsGetter{RESTOptionsGetter: getter, gate: gate}
+}
+
+// WriteGate says whether storage takes writes now: nil, or the API error to
+// refuse them with.
+type WriteGate interface {
+	WriteRefusal() error
 }
 
 type storageErrorsGetter struct {
 	generic.RESTOptionsGetter
+	gate WriteGate
 }
 
 func (g storageErrorsGetter) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
@@ -60,7 +71,7 @@ func (g storageErrorsGetter) GetRESTOptions(resource schema.GroupResource, examp
 		if err != nil {
 			return nil, nil, err
 		}
-		return &storageErrors{Interface: s, resource: resource}, destroy, nil
+		return &storageErrors{Interface: s, resource: resource, gate: g.gate}, destroy, nil
 	}
 	return opts, nil
 }
@@ -70,9 +81,20 @@ func (g storageErrorsGetter) GetRESTOptions(resource schema.GroupResource, examp
 type storageErrors struct {
 	storage.Interface
 	resource schema.GroupResource
+	gate     WriteGate
+}
+
+func (s *storageErrors) refusal() error {
+	if s.gate == nil {
+		return nil
+	}
+	return s.gate.WriteRefusal()
 }
 
 func (s *storageErrors) Create(ctx context.Context, key string, obj, out runtime.Object, ttl uint64) error {
+	if err := s.refusal(); err != nil {
+		return err
+	}
 	return EtcdError(s.Interface.Create(ctx, key, obj, out, ttl), s.resource, "create")
 }
 
@@ -83,6 +105,9 @@ func (s *storageErrors) Delete(ctx context.Context, key string, out runtime.Obje
 
 func (s *storageErrors) GuaranteedUpdate(ctx context.Context, key string, destination runtime.Object, ignoreNotFound bool,
 	preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc, cachedExistingObject runtime.Object) error {
+	if err := s.refusal(); err != nil {
+		return err
+	}
 	return EtcdError(s.Interface.GuaranteedUpdate(ctx, key, destination, ignoreNotFound, preconditions, tryUpdate, cachedExistingObject), s.resource, "update")
 }
 
