@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -109,6 +110,11 @@ func Start(dir string, ca *pki.CA, timeout time.Duration) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded etcd in %s not ready after %s", cfg.Dir, timeout)
 	}
 	klog.V(1).InfoS("Embedded etcd is serving", "dir", cfg.Dir, "url", clientURL.String(), "quotaMiB", cfg.QuotaBackendBytes>>20)
+	if err := preallocateDB(dataDir, cfg.QuotaBackendBytes); err != nil {
+		// Not fatal: the space guard still refuses writes before the
+		// volume fills, unless someone else fills it at once.
+		klog.ErrorS(err, "Cannot allocate the embedded etcd's database blocks ahead; a volume filled by another writer may stop etcd")
+	}
 	guard := &spaceGuard{dir: dataDir, etcd: e}
 	ctx, cancel := context.WithCancel(context.Background())
 	go guard.run(ctx)
@@ -133,11 +139,15 @@ func (e *Embedded) Stop() {
 // otherwise the error to refuse them with (see spaceGuard).
 func (e *Embedded) WriteRefusal() error { return e.space.WriteRefusal() }
 
-// dbSize is the size of the database already in dir, 0 when there is none.
+// dbSize is the disk space the database already in dir holds (its blocks
+// allocated ahead included), 0 when there is none.
 func dbSize(dir string) int64 {
-	fi, err := os.Stat(filepath.Join(dir, "member", "snap", "db"))
+	fi, err := os.Stat(dbPath(dir))
 	if err != nil {
 		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return max(fi.Size(), st.Blocks*512)
 	}
 	return fi.Size()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +32,11 @@ import (
 //     database, with an error that says so (not a panic from deep in etcd);
 //   - sizes the quota to the volume: a third of what is free for the
 //     database, the rest for the WAL and defragmentation;
+//   - allocates the database file's disk blocks up to the quota ahead of
+//     time (fallocate, keeping its size), so that bbolt's page writes land
+//     in blocks it already has and cannot fail when someone else fills
+//     the volume (etcd preallocates each WAL segment, and the next one
+//     ahead, for the same reason);
 //   - watches the volume's free space, and refuses writes at the API
 //     server (503 with Retry-After) while less than reserveBytes is free,
 //     before etcd can hit the end of the disk;
@@ -175,6 +182,11 @@ func (g *spaceGuard) recoverFromNoSpace(ctx context.Context, free int64) {
 		}
 		klog.InfoS("Defragmented the embedded etcd", "beforeMiB", size>>20, "afterMiB", be.Size()>>20, "took", time.Since(start))
 		size = be.Size()
+		// The defragmented copy is a new file, without the old one's
+		// blocks: allocate them again.
+		if err := preallocateDB(g.dir, quota); err != nil {
+			klog.ErrorS(err, "Allocate the embedded etcd's database blocks after defragmenting")
+		}
 	}
 	// Disarm only with space on the volume and a tenth of the quota free,
 	// or the next write raises the alarm again.
@@ -189,4 +201,24 @@ func (g *spaceGuard) recoverFromNoSpace(ctx context.Context, free int64) {
 		return
 	}
 	klog.InfoS("Disarmed the embedded etcd's NOSPACE alarm", "dbMiB", size>>20, "quotaMiB", quota>>20)
+}
+
+// dbPath is where etcd keeps its database under dir.
+func dbPath(dir string) string { return filepath.Join(dir, "member", "snap", "db") }
+
+// preallocateDB allocates the disk blocks of dir's database file up to
+// bytes without changing its size (FALLOC_FL_KEEP_SIZE): bbolt grows the
+// file by truncating it longer, which on most filesystems allocates
+// nothing, so its page writes would otherwise need new blocks, and fail
+// fatally on a full volume.
+func preallocateDB(dir string, bytes int64) error {
+	f, err := os.OpenFile(dbPath(dir), os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open the embedded etcd's database: %w", err)
+	}
+	defer f.Close()
+	if err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, bytes); err != nil {
+		return fmt.Errorf("allocate %d MiB for %s: %w", bytes>>20, f.Name(), err)
+	}
+	return nil
 }
