@@ -121,8 +121,10 @@ func (s *storageErrors) GetList(ctx context.Context, key string, opts storage.Li
 
 // EtcdError returns err, or for an etcd error that says etcd could not
 // serve the request now, the API status a client should act on:
-//   - a request that timed out, or found no leader: 504 Timeout with
-//     Retry-After, as kube-apiserver answers a request that timed out;
+//   - a request that timed out: 504 Timeout with Retry-After, as
+//     kube-apiserver answers a request that timed out;
+//   - etcd otherwise unavailable (no leader, the member's connection lost
+//     mid-request): 503 with Retry-After;
 //   - the database over its space quota (the NOSPACE alarm): 503
 //     ServiceUnavailable with Retry-After, saying writes are refused until
 //     space is freed.
@@ -142,10 +144,17 @@ func EtcdError(err error, resource schema.GroupResource, verb string) error {
 		return err
 	}
 	switch {
-	case code == grpccodes.Unavailable && (strings.Contains(msg, "timed out") || strings.Contains(msg, "no leader") || strings.Contains(msg, "leader changed")):
+	case code == grpccodes.Unavailable && strings.Contains(msg, "timed out"):
 		// 504 Timeout, as kube-apiserver's timeout filter answers, rather
 		// than NewServerTimeout's 500.
 		st := apierrors.NewTimeoutError(fmt.Sprintf("the %s of %s did not complete in etcd in time (%s); retry", verb, resource, msg), retryAfterTimeout)
+		return &wrappedStatus{StatusError: st, cause: err}
+	case code == grpccodes.Unavailable:
+		// No leader, a leader change, or the connection to the member
+		// lost mid-request ("error reading from server: EOF"): the client
+		// fails over to another member, so a retry is what is needed.
+		st := apierrors.NewServiceUnavailable(fmt.Sprintf("etcd could not serve the %s of %s (%s); retry", verb, resource, msg))
+		st.ErrStatus.Details = &metav1.StatusDetails{Group: resource.Group, Kind: resource.Resource, RetryAfterSeconds: retryAfterTimeout}
 		return &wrappedStatus{StatusError: st, cause: err}
 	case code == grpccodes.ResourceExhausted && strings.Contains(msg, "database space exceeded"):
 		st := apierrors.NewServiceUnavailable("the storage is full (" + msg + "): writes are refused until space is freed")

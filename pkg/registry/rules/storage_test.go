@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	grpccodes "google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -39,7 +41,8 @@ func TestEtcdErrors(t *testing.T) {
 		{name: "a proposal that timed out (client form)", err: rpctypes.ErrTimeout, wantCode: http.StatusGatewayTimeout, wantRetryAfter: true},
 		{name: "a proposal that timed out (gRPC form)", err: rpctypes.ErrGRPCTimeout, wantCode: http.StatusGatewayTimeout, wantRetryAfter: true},
 		{name: "timed out after a leader failure", err: fmt.Errorf("txn: %w", rpctypes.ErrTimeoutDueToLeaderFail), wantCode: http.StatusGatewayTimeout, wantRetryAfter: true},
-		{name: "no leader", err: rpctypes.ErrNoLeader, wantCode: http.StatusGatewayTimeout, wantRetryAfter: true},
+		{name: "no leader", err: rpctypes.ErrNoLeader, wantCode: http.StatusServiceUnavailable, wantRetryAfter: true},
+		{name: "the member's connection lost mid-request", err: grpcstatus.Error(grpccodes.Unavailable, "error reading from server: EOF"), wantCode: http.StatusServiceUnavailable, wantRetryAfter: true},
 		{name: "the database over its quota", err: rpctypes.ErrNoSpace, wantCode: http.StatusServiceUnavailable, wantRetryAfter: true},
 		{name: "a conflict stays the store's", err: apierrors.NewConflict(pods, "p", errors.New("changed")), wantCode: http.StatusConflict},
 		{name: "an object too large stays InvalidArgument for the 413", err: rpctypes.ErrRequestTooLarge},
