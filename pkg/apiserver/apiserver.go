@@ -24,6 +24,7 @@ import (
 	"skiff.dev/skiff/pkg/registry/core/lease"
 	"skiff.dev/skiff/pkg/registry/core/node"
 	"skiff.dev/skiff/pkg/registry/core/pod"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 var (
@@ -49,6 +50,9 @@ type ExtraConfig struct {
 	KubeletTransport http.RoundTripper
 	// EventTTL is how long an event lives after its last update.
 	EventTTL time.Duration
+	// StorageGate, when set, refuses writes while storage cannot take them
+	// (the embedded etcd's volume nearly full).
+	StorageGate rules.WriteGate
 	// Authorizer is the built-in authorizer in standalone mode, which needs
 	// the pod storage once it exists; nil in delegated mode.
 	Authorizer *auth.Authorizer
@@ -110,7 +114,8 @@ func (c CompletedConfig) New() (*Server, error) {
 
 // newStorage builds the REST storage of every resource, keyed by its path.
 func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
-	optsGetter := c.generic.RESTOptionsGetter
+	// etcd's timeouts and full database answer retriable 5xx, not 500.
+	optsGetter := rules.WithStorageErrors(c.generic.RESTOptionsGetter, c.extra.StorageGate)
 	nodes, nodeStatus, err := node.NewStorage(Scheme, optsGetter)
 	if err != nil {
 		return nil, err

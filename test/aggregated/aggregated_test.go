@@ -256,7 +256,7 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 		so := scheduleroptions.NewOptions()
 		parseDeploymentArgs(t, manifests, "skiff-scheduler", so.Flags().FlagSets)
 		so.ClientConfig = h.configFor(h.serviceAccountToken(ctx, t, "skiff-scheduler"))
-		so.SecureServing.BindPort = 0
+		so.Serving.SecureServing.BindPort = 0
 		runInBackground(t, "skiff-scheduler", func(ctx context.Context) error { return schedulerapp.Run(ctx, so) })
 
 		ko := kubeletapp.NewOptions()
