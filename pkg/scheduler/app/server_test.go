@@ -303,19 +303,6 @@ func TestProfilingOff(t *testing.T) {
 	}
 }
 
-// TestHealthFailsOnceLeadershipIsLost: between losing the lease and the
-// exit, /healthz and /readyz report it.
-func TestHealthFailsOnceLeadershipIsLost(t *testing.T) {
-	l := &leadership{}
-	if err := l.Check(nil); err != nil {
-		t.Fatalf("check before any loss: %v", err)
-	}
-	l.lost.Store(true)
-	if err := l.Check(nil); !errors.Is(err, ErrLeadershipLost) {
-		t.Errorf("check after the loss = %v, want ErrLeadershipLost", err)
-	}
-}
-
 func TestTwoReplicasWithLeaderElectionBindEachPodOnce(t *testing.T) {
 	api := st.NewFakeAPI(st.MakeNode("n1").Obj(), st.MakeNode("n2").Obj())
 	opts := func() *options.Options {

@@ -5,7 +5,6 @@ package options
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
@@ -13,6 +12,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/leaderelection"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 	"skiff.dev/skiff/pkg/serving"
 )
@@ -20,16 +20,6 @@ import (
 // DefaultSecurePort serves /healthz, /livez, /readyz, /metrics and the
 // profiles over HTTPS, kube-scheduler's port.
 const DefaultSecurePort = 10259
-
-// LeaderElection configures leader election on a skiff Lease.
-type LeaderElection struct {
-	LeaderElect       bool
-	LeaseDuration     time.Duration
-	RenewDeadline     time.Duration
-	RetryPeriod       time.Duration
-	ResourceNamespace string
-	ResourceName      string
-}
 
 // Options is everything skiff-scheduler can be told on its command line.
 type Options struct {
@@ -46,7 +36,7 @@ type Options struct {
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
-	LeaderElection LeaderElection
+	LeaderElection leaderelection.Config
 
 	// Serving is the secure endpoint for /healthz, /livez, /readyz,
 	// /metrics and the profiles, as kube-scheduler serves it.
@@ -60,17 +50,10 @@ func NewOptions() *Options {
 		Parallelism:   framework.DefaultParallelism,
 		// High enough that the API is never what limits scheduling: each
 		// pod costs one binding, and an event or status patch at most.
-		KubeAPIQPS:   5000,
-		KubeAPIBurst: 10000,
-		LeaderElection: LeaderElection{
-			LeaderElect:       true,
-			LeaseDuration:     15 * time.Second,
-			RenewDeadline:     10 * time.Second,
-			RetryPeriod:       2 * time.Second,
-			ResourceNamespace: "skiff-system",
-			ResourceName:      "skiff-scheduler",
-		},
-		Serving: serving.NewOptions("skiff-scheduler", DefaultSecurePort),
+		KubeAPIQPS:     5000,
+		KubeAPIBurst:   10000,
+		LeaderElection: leaderelection.NewConfig("skiff-scheduler"),
+		Serving:        serving.NewOptions("skiff-scheduler", DefaultSecurePort),
 	}
 	return o
 }
@@ -96,13 +79,7 @@ func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
 		"Stop looking for feasible nodes once this percentage of the cluster (but at least 100 nodes) is found. 0 adapts to the cluster size: 50% less 1% per 125 nodes, at least 5%.")
 
 	fs = fss.FlagSet("leader election")
-	le := &o.LeaderElection
-	fs.BoolVar(&le.LeaderElect, "leader-elect", le.LeaderElect, "Run only while holding the leader Lease, so that several replicas never schedule at once.")
-	fs.DurationVar(&le.LeaseDuration, "leader-elect-lease-duration", le.LeaseDuration, "How long followers wait after the leader's last renewal before taking over.")
-	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "How long the leader keeps trying to renew before it stops leading. Less than the lease duration.")
-	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "How long to wait between attempts to acquire or renew the Lease.")
-	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the leader Lease.")
-	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the leader Lease.")
+	o.LeaderElection.AddFlags(fs, "the scheduler")
 
 	o.Serving.AddFlags(fss)
 }
@@ -133,21 +110,7 @@ func (o *Options) Validate() []error {
 	if o.KubeAPIBurst < 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must not be negative, got %d", o.KubeAPIBurst))
 	}
-	if le := o.LeaderElection; le.LeaderElect {
-		if le.LeaseDuration <= le.RenewDeadline {
-			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%v) must be greater than --leader-elect-renew-deadline (%v)", le.LeaseDuration, le.RenewDeadline))
-		}
-		// client-go's elector needs room for its 1.2 jitter factor.
-		if float64(le.RenewDeadline) <= 1.2*float64(le.RetryPeriod) {
-			errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline (%v) must be greater than 1.2 × --leader-elect-retry-period (%v)", le.RenewDeadline, le.RetryPeriod))
-		}
-		if le.RetryPeriod <= 0 {
-			errs = append(errs, fmt.Errorf("--leader-elect-retry-period must be positive"))
-		}
-		if le.ResourceNamespace == "" || le.ResourceName == "" {
-			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace and --leader-elect-resource-name must not be empty"))
-		}
-	}
+	errs = append(errs, o.LeaderElection.Validate()...)
 	errs = append(errs, o.Serving.Validate()...)
 	return errs
 }
