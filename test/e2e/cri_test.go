@@ -15,12 +15,9 @@ import (
 	"skiff.dev/skiff/test/e2e/framework"
 )
 
-// The images the CRI test builds and imports: containerd cannot pull
-// anything here.
-var (
-	busyboxImage = framework.OCIImage{Name: "skiff.local/busybox:1", Cmd: []string{"sh"}}
-	pauseImage   = framework.OCIImage{Name: "skiff.local/pause:1", Cmd: []string{"sleep", "2147483647"}}
-)
+// The images hack/containerd-up.sh builds and imports: containerd cannot
+// pull anything here.
+const busyboxImage = framework.BusyboxImage
 
 // criPod is a pod for the CRI runtime running a busybox shell script.
 func criPod(name, restartPolicy, image, script string) string {
@@ -31,10 +28,8 @@ func criPod(name, restartPolicy, image, script string) string {
 // (node c1) on it, with skiff-scheduler, and waits for the node to be Ready.
 func startCRINode(t *testing.T) (*framework.APIServer, *framework.Kubectl, *framework.Containerd) {
 	t.Helper()
-	busybox := framework.SkipWithoutContainerd(t)
-	ctrd := framework.StartContainerd(t, pauseImage.Name)
-	ctrd.ImportImage(t, busybox, pauseImage)
-	ctrd.ImportImage(t, busybox, busyboxImage)
+	framework.SkipWithoutContainerd(t)
+	ctrd := framework.StartContainerd(t)
 
 	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
 	k := framework.NewKubectl(t, server.Kubeconfig)
@@ -56,7 +51,7 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 	_, k, ctrd := startCRINode(t)
 
 	t.Run("a pod from a locally built image runs and logs through the API server", func(t *testing.T) {
-		k.MustRun(t, criPod("hello", "Always", busyboxImage.Name, `echo "hello from cri"; trap "exit 0" TERM; while :; do sleep 1; done`), "apply", "-f", "-")
+		k.MustRun(t, criPod("hello", "Always", busyboxImage, `echo "hello from cri"; trap "exit 0" TERM; while :; do sleep 1; done`), "apply", "-f", "-")
 		k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=90s")
 		if out := k.MustRun(t, "", "get", "pod", "hello", "-o", "wide"); !regexp.MustCompile(`hello\s+1/1\s+Running\s+0\s+.*\sc1\s`).MatchString(out) {
 			t.Errorf("get pod -o wide:\n%s", out)
@@ -71,7 +66,7 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 	})
 
 	t.Run("exit 3 with restartPolicy Never ends Failed with exit code 3", func(t *testing.T) {
-		k.MustRun(t, criPod("fails", "Never", busyboxImage.Name, "echo bye; exit 3"), "apply", "-f", "-")
+		k.MustRun(t, criPod("fails", "Never", busyboxImage, "echo bye; exit 3"), "apply", "-f", "-")
 		waitForPodField(t, k, "fails", "{.status.phase}", regexp.MustCompile(`^Failed$`))
 		got := k.MustRun(t, "", "get", "pod", "fails", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}/{.status.containerStatuses[0].state.terminated.reason}")
 		if got != "3/Error" {

@@ -106,7 +106,7 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		// restarts with back-off, and the cluster would look up.
 		v, err := cri.Probe(ctx, o.containerRuntimeEndpoint, 10*time.Second)
 		if err != nil {
-			return fmt.Errorf("--runtime cri: no container runtime answers at %s (--container-runtime-endpoint): %w\nStart containerd as %s shows: sudo hack/containerd-up.sh", o.containerRuntimeEndpoint, err, criSectionOfREADME)
+			return fmt.Errorf("--runtime cri: no container runtime answers at %s (--container-runtime-endpoint): %w\nTo start containerd as skiff needs it (sudo hack/containerd-up.sh), see %s", o.containerRuntimeEndpoint, err, criSectionOfREADME)
 		}
 		klog.InfoS("Container runtime is up", "endpoint", o.containerRuntimeEndpoint, "runtime", v.RuntimeName, "version", v.RuntimeVersion)
 	}
