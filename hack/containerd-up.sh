@@ -51,11 +51,11 @@ if $stop; then
 	fi
 	# The shims of sandboxes outlive containerd; they name its socket.
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "containerd-shim.*$socket"; then
+		if (cat "$p/cmdline" 2>/dev/null || true) | tr '\0' ' ' | grep -q "containerd-shim.*$socket"; then
 			kill -9 "${p#/proc/}" 2>/dev/null || true
 		fi
 	done
-	grep -o " $dir/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" || true; done
+	{ grep -o " $dir/[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
 	rm -f "$pidfile"
 	log "stopped"
 	exit 0

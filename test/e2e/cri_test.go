@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -153,4 +154,56 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 			return len(ctrd.ContainerIDs(t)) == 0, nil
 		})
 	})
+}
+
+// TestSkiffUpWithContainerd follows README.md's CRI section: containerd
+// from hack/containerd-up.sh, `skiff up --runtime cri` on it, the README's
+// pod from the locally imported busybox; Ctrl-C leaves no sandbox behind.
+func TestSkiffUpWithContainerd(t *testing.T) {
+	framework.SkipWithoutContainerd(t)
+	ctrd := framework.StartContainerd(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	up := framework.Start(t, "skiff-up", framework.Binary(t, "skiff"), "up", "--runtime", "cri",
+		"--container-runtime-endpoint", ctrd.Endpoint(), "--pod-infra-container-image", framework.PauseImage,
+		"--data-dir", dataDir, "--secure-port", fmt.Sprint(framework.FreePort(t)), "--kubelet-port", fmt.Sprint(framework.FreePort(t)),
+		"--scheduler-secure-port", fmt.Sprint(framework.FreePort(t)), "--node-name", "cri-up", "--shutdown-grace-period", "5s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpComponentLogs(t, filepath.Join(dataDir, "logs"))
+		}
+	})
+	k := framework.NewKubectl(t, filepath.Join(dataDir, "admin.kubeconfig"))
+	framework.WaitFor(t, 90*time.Second, "node cri-up Ready on containerd", func() (bool, error) {
+		out, _, err := k.Run("", "get", "nodes", "-o", "wide")
+		return err == nil && regexp.MustCompile(`(?m)^cri-up\s+Ready\s.*containerd://`).MatchString(out), nil
+	})
+
+	k.MustRun(t, fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  containers:
+  - name: main
+    image: %s
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "while true; do echo hello from skiff; sleep 5; done"]
+`, busyboxImage), "apply", "-f", "-")
+	started := time.Now()
+	k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=90s")
+	t.Logf("README pod Running on containerd in %s", time.Since(started).Round(time.Millisecond))
+	framework.WaitFor(t, 30*time.Second, "hello's log", func() (bool, error) {
+		out, err := kubectlSkiff(t, k, "logs", "hello")
+		return err == nil && strings.HasPrefix(out, "hello from skiff\n"), nil
+	})
+	if n := len(ctrd.ContainerIDs(t)); n != 2 {
+		t.Errorf("%d containers in containerd, want the sandbox and hello's", n)
+	}
+
+	if code := up.Stop(2 * time.Minute); code != 0 {
+		t.Errorf("skiff up after SIGTERM exited %d, want 0", code)
+	}
+	if ids := ctrd.ContainerIDs(t); len(ids) != 0 {
+		t.Errorf("containerd still has %v after skiff up stopped, want no sandbox or container", ids)
+	}
 }
