@@ -84,7 +84,7 @@ every object back.`,
 	fs.IntVar(&o.nodes, "nodes", o.nodes, "Extra simulated nodes (fake runtime, one process) for experiments.")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", o.readyTimeout, "How long to wait for the API server to become ready.")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace-period", o.shutdownGrace, "How long containers and components get to stop on Ctrl-C.")
-	fs.StringVar(&o.bindAddress, "bind-address", o.bindAddress, "The IP address the API server and the kubelet listen on, and the node's address. The default, loopback, keeps the cluster to this machine; 0.0.0.0 serves every interface, for other machines.")
+	fs.StringVar(&o.bindAddress, "bind-address", o.bindAddress, "The IP address the API server and the kubelet listen on, and, unless it is 0.0.0.0, the node's address. The default, loopback, keeps the cluster to this machine; 0.0.0.0 serves every interface, for other machines.")
 	fs.StringVar(&o.containerRuntimeEndpoint, "container-runtime-endpoint", o.containerRuntimeEndpoint, "With --runtime cri: the CRI runtime's socket, checked before the cluster starts.")
 	fs.StringVar(&o.podInfraContainerImage, "pod-infra-container-image", o.podInfraContainerImage, "With --runtime cri: the pod sandbox (pause) image, as the runtime is configured to run it; the kubelet pulls it if it is missing. Empty leaves it to the runtime.")
 	return cmd
