@@ -130,6 +130,52 @@ func TestSkiffUpCRIWithoutRuntime(t *testing.T) {
 	}
 }
 
+// TestSkiffUpBindAll: --bind-address 0.0.0.0 serves every interface, and
+// the README's way to reach it from another machine works: the admin
+// kubeconfig pointed at the machine's own address, which the serving
+// certificate names.
+func TestSkiffUpBindAll(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	port, kubeletPort := framework.FreePort(t), framework.FreePort(t)
+	cluster := framework.Start(t, "skiff-up", framework.Binary(t, "skiff"), "up", "--bind-address", "0.0.0.0",
+		"--data-dir", dataDir, "--secure-port", fmt.Sprint(port), "--kubelet-port", fmt.Sprint(kubeletPort),
+		"--scheduler-secure-port", fmt.Sprint(framework.FreePort(t)), "--node-name", "bind-all", "--shutdown-grace-period", "5s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpComponentLogs(t, filepath.Join(dataDir, "logs"))
+		}
+	})
+	k := framework.NewKubectl(t, filepath.Join(dataDir, "admin.kubeconfig"))
+	framework.WaitFor(t, 90*time.Second, "node bind-all Ready", func() (bool, error) {
+		out, _, err := k.Run("", "get", "node", "bind-all", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		return err == nil && out == "True", nil
+	})
+	for name, p := range map[string]int{"API server": port, "kubelet": kubeletPort} {
+		if addrs := listeners(t, p); len(addrs) != 1 || !net.ParseIP(addrs[0]).IsUnspecified() {
+			t.Errorf("the %s listens on %v, want every interface", name, addrs)
+		}
+	}
+	nodeIP := k.MustRun(t, "", "get", "node", "bind-all", "-o", `jsonpath={.status.addresses[?(@.type=="InternalIP")].address}`)
+	if ip := net.ParseIP(nodeIP); ip == nil || ip.IsLoopback() {
+		t.Skipf("no address but loopback to reach (%q)", nodeIP)
+	}
+	data, err := os.ReadFile(filepath.Join(dataDir, "admin.kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := framework.NewKubectl(t, filepath.Join(t.TempDir(), "remote.kubeconfig"))
+	if err := os.WriteFile(remote.Kubeconfig, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	remote.MustRun(t, "", "config", "set-cluster", "skiff", "--server", "https://"+net.JoinHostPort(nodeIP, fmt.Sprint(port)))
+	if out := remote.MustRun(t, "", "get", "nodes"); !strings.Contains(out, "bind-all") {
+		t.Errorf("through %s: %s", nodeIP, out)
+	}
+	if code := cluster.Stop(2 * time.Minute); code != 0 {
+		t.Errorf("skiff up exited %d", code)
+	}
+}
+
 // listeners returns the local addresses of the TCP sockets listening on
 // port, from /proc/net/tcp and tcp6.
 func listeners(t *testing.T, port int) []string {
