@@ -45,6 +45,8 @@ func TestSkiffUp(t *testing.T) {
 	t.Logf("skiff up → Ready node: %s", time.Since(started).Round(time.Millisecond))
 	// A development cluster keeps to this machine unless told otherwise.
 	for name, p := range map[string]int{"API server": port, "kubelet": kubeletPort, "scheduler": schedulerPort} {
+		// The scheduler may open its port after the node is Ready.
+		framework.WaitFor(t, 30*time.Second, "the "+name+" to listen", func() (bool, error) { return len(listeners(t, p)) > 0, nil })
 		if addrs := listeners(t, p); len(addrs) != 1 || addrs[0] != "127.0.0.1" {
 			t.Errorf("the %s listens on %v, want 127.0.0.1 only", name, addrs)
 		}
@@ -151,6 +153,7 @@ func TestSkiffUpBindAll(t *testing.T) {
 		return err == nil && out == "True", nil
 	})
 	for name, p := range map[string]int{"API server": port, "kubelet": kubeletPort} {
+		framework.WaitFor(t, 30*time.Second, "the "+name+" to listen", func() (bool, error) { return len(listeners(t, p)) > 0, nil })
 		if addrs := listeners(t, p); len(addrs) != 1 || !net.ParseIP(addrs[0]).IsUnspecified() {
 			t.Errorf("the %s listens on %v, want every interface", name, addrs)
 		}
