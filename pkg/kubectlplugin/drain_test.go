@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
@@ -138,5 +139,20 @@ func TestDrainDaemonSetsSelectorAndDryRun(t *testing.T) {
 	}
 	if _, _, err := runFake(t, client, "drain", "n1", "--pod-selector", "a b"); err == nil {
 		t.Error("a bad --pod-selector should be refused")
+	}
+}
+
+func TestDrainTimeout(t *testing.T) {
+	client := newFake(node("n1", false, nil), pod("default", "stuck", "n1", "ReplicaSet", v1alpha1.PodRunning))
+	// The server accepts the delete but the pod stays, as one whose
+	// kubelet never confirms it has stopped.
+	client.PrependReactor("delete", "pods", func(clienttesting.Action) (bool, runtime.Object, error) { return true, nil, nil })
+	out, errOut, err := runFake(t, client, "drain", "n1", "--timeout=1s")
+	want := `error when waiting for pod "stuck" in namespace "default" to terminate: global timeout reached: 1s`
+	if err == nil || err.Error() != want {
+		t.Fatalf("want %q, got %v", want, err)
+	}
+	if !strings.Contains(out, "evicting pod default/stuck\n") || strings.Contains(out, "drained") || !strings.Contains(errOut, "There are pending nodes to be drained:\n n1\n") {
+		t.Errorf("out %q errOut %q", out, errOut)
 	}
 }
