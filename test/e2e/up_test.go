@@ -19,12 +19,12 @@ import (
 // second start bringing the pod back.
 func TestSkiffUp(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	port, kubeletPort, schedulerPort := framework.FreePort(t), framework.FreePort(t), framework.FreePort(t)
+	port, kubeletPort, schedulerPort, cmPort := framework.FreePort(t), framework.FreePort(t), framework.FreePort(t), framework.FreePort(t)
 	marker := fmt.Sprintf("skiff-up-e2e-%d", time.Now().UnixNano())
 	up := func() *framework.Process {
 		return framework.Start(t, "skiff-up", framework.Binary(t, "skiff"), "up",
 			"--data-dir", dataDir, "--secure-port", fmt.Sprint(port), "--kubelet-port", fmt.Sprint(kubeletPort),
-			"--scheduler-secure-port", fmt.Sprint(schedulerPort), "--node-name", "e2e-node", "--shutdown-grace-period", "5s")
+			"--scheduler-secure-port", fmt.Sprint(schedulerPort), "--controller-manager-secure-port", fmt.Sprint(cmPort), "--node-name", "e2e-node", "--shutdown-grace-period", "5s")
 	}
 	k := framework.NewKubectl(t, filepath.Join(dataDir, "admin.kubeconfig"))
 	t.Cleanup(func() {
@@ -78,6 +78,17 @@ spec:
 	}
 	if code, body, err := framework.SecureGet(schedURL+"/metrics", filepath.Join(dataDir, "admin.kubeconfig")); code != 200 || !strings.Contains(body, "scheduler_schedule_attempts_total") {
 		t.Errorf("scheduler /metrics as the admin = %d, %v: %.200s", code, err, body)
+	}
+	// The controller manager's, served the same way.
+	cmURL := fmt.Sprintf("https://127.0.0.1:%d", cmPort)
+	if code, _, err := framework.SecureGet(cmURL+"/healthz", ""); code != 200 {
+		t.Errorf("controller manager /healthz = %d, %v; want 200", code, err)
+	}
+	if code, _, err := framework.SecureGet(cmURL+"/metrics", ""); code != 403 {
+		t.Errorf("controller manager /metrics anonymously = %d, %v; want 403", code, err)
+	}
+	if code, body, err := framework.SecureGet(cmURL+"/metrics", filepath.Join(dataDir, "admin.kubeconfig")); code != 200 || !strings.Contains(body, "workqueue_") {
+		t.Errorf("controller manager /metrics as the admin = %d, %v: %.200s", code, err, body)
 	}
 
 	if code := cluster.Stop(2 * time.Minute); code != 0 {

@@ -47,8 +47,6 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 			rule([]string{"create"}, core.GroupName, "nodes"),
 			named(rule([]string{"update", "patch"}, core.GroupName, "nodes", "nodes/status"), nodeName),
 			rule([]string{"create", "update", "patch"}, core.GroupName, "events"),
-			rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),
-			rule([]string{"create"}, authorizationv1.GroupName, "subjectaccessreviews"),
 		)
 		if namespace == NodeLeaseNamespace || namespace == "*" {
 			resource = append(resource,
@@ -69,6 +67,11 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 		if namespace == SchedulerLeaseNamespace || namespace == "*" {
 			resource = append(resource, rule([]string{"get", "create", "update", "patch", "watch", "list"}, core.GroupName, "leases"))
 		}
+	}
+	if isDelegator(u) {
+		resource = append(resource,
+			rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),
+			rule([]string{"create"}, authorizationv1.GroupName, "subjectaccessreviews"))
 	}
 	if u.GetName() == KubeletClientUser {
 		subs := make([]string, len(kubeletAPISubresources))

@@ -33,6 +33,7 @@ type upOptions struct {
 	nodeName      string
 	kubeletPort   int
 	schedulerPort int
+	cmPort        int
 	nodes         int
 	readyTimeout  time.Duration
 	shutdownGrace time.Duration
@@ -54,6 +55,7 @@ func newUpCommand() *cobra.Command {
 		nodeName:      host,
 		kubeletPort:   10250,
 		schedulerPort: 10259,
+		cmPort:        10257,
 		readyTimeout:  2 * time.Minute,
 		shutdownGrace: 30 * time.Second,
 
@@ -62,9 +64,9 @@ func newUpCommand() *cobra.Command {
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run a whole cluster on this machine: API server, scheduler and a kubelet",
-		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler and one
-skiff-kubelet for this machine under one supervisor, each with its own identity
+		Short: "Run a whole cluster on this machine: API server, scheduler, controller manager and a kubelet",
+		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler,
+skiff-controller-manager and one skiff-kubelet for this machine under one supervisor, each with its own identity
 minted from the data dir's CA. A component that dies is restarted with back-off.
 Ctrl-C or SIGTERM stops the kubelet's containers, then the kubelet, the scheduler
 and the API server, and exits 0. Running it again on the same --data-dir brings
@@ -81,6 +83,7 @@ every object back.`,
 	fs.StringVar(&o.nodeName, "node-name", o.nodeName, "Name of this machine's node.")
 	fs.IntVar(&o.kubeletPort, "kubelet-port", o.kubeletPort, "Port of the kubelet's HTTPS server (pod logs).")
 	fs.IntVar(&o.schedulerPort, "scheduler-secure-port", o.schedulerPort, "Port of the scheduler's HTTPS endpoints (/healthz, /metrics), on 127.0.0.1; 0 turns them off.")
+	fs.IntVar(&o.cmPort, "controller-manager-secure-port", o.cmPort, "Port of the controller manager's HTTPS endpoints (/healthz, /metrics), on 127.0.0.1; 0 turns them off.")
 	fs.IntVar(&o.nodes, "nodes", o.nodes, "Extra simulated nodes (fake runtime, one process) for experiments.")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", o.readyTimeout, "How long to wait for the API server to become ready.")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace-period", o.shutdownGrace, "How long containers and components get to stop on Ctrl-C.")
@@ -151,8 +154,9 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		user   string
 		groups []string
 	}{
-		"scheduler.kubeconfig": {"system:kube-scheduler", nil},
-		"node.kubeconfig":      {"system:node:" + o.nodeName, []string{"system:nodes"}},
+		"scheduler.kubeconfig":          {"system:kube-scheduler", nil},
+		"controller-manager.kubeconfig": {"system:kube-controller-manager", nil},
+		"node.kubeconfig":               {"system:node:" + o.nodeName, []string{"system:nodes"}},
 		// Simulated nodes share one process, so they share an identity
 		// that may write every Node: an experiment's shortcut, not a
 		// kubelet's identity.
@@ -173,17 +177,27 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}
 
-	scheduler, err := start("scheduler", "scheduler",
+	// The scheduler's and the controller manager's endpoints trust the
+	// cluster CA's client certificates and ask the API server
+	// (SubjectAccessReview) who may read them.
+	serving := func(port int) []string {
+		return []string{"--bind-address=127.0.0.1", "--secure-port", strconv.Itoa(port),
+			"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile), "--authentication-skip-lookup"}
+	}
+	scheduler, err := start("scheduler", append([]string{"scheduler",
 		"--kubeconfig", filepath.Join(dir, "scheduler.kubeconfig"),
-		"--leader-elect=false",
-		// Its endpoints trust the cluster CA's client certificates and ask
-		// the API server (SubjectAccessReview) who may read them.
-		"--bind-address=127.0.0.1", "--secure-port", strconv.Itoa(o.schedulerPort),
-		"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile), "--authentication-skip-lookup")
+		"--leader-elect=false"}, serving(o.schedulerPort)...)...)
 	if err != nil {
 		return err
 	}
 	running = append(running, component{scheduler, 30 * time.Second})
+
+	controllerManager, err := start("controller-manager", append([]string{"controller-manager",
+		"--kubeconfig", filepath.Join(dir, "controller-manager.kubeconfig")}, serving(o.cmPort)...)...)
+	if err != nil {
+		return err
+	}
+	running = append(running, component{controllerManager, 30 * time.Second})
 
 	kubeletServing, nodeIP, err := o.kubeletServingCert(ca, dir, bindIP)
 	if err != nil {

@@ -14,23 +14,16 @@ import (
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/uuid"
-	genericapifilters "k8s.io/apiserver/pkg/endpoints/filters"
-	apirequest "k8s.io/apiserver/pkg/endpoints/request"
-	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	"k8s.io/apiserver/pkg/server/healthz"
-	"k8s.io/apiserver/pkg/server/mux"
-	"k8s.io/apiserver/pkg/server/routes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
 	"skiff.dev/skiff/pkg/cli"
 	"skiff.dev/skiff/pkg/client/events"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
-	"skiff.dev/skiff/pkg/generated/clientset/versioned/scheme"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 	"skiff.dev/skiff/pkg/scheduler"
 	"skiff.dev/skiff/pkg/scheduler/options"
@@ -132,7 +125,7 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 	}
 	healthChecks := []healthz.HealthChecker{le}
 	readyChecks := []healthz.HealthChecker{le, healthz.NewShutdownHealthz(ctx.Done()), healthz.NewInformerSyncHealthz(factory)}
-	stopServing, servingAddr, err := serve(o, healthChecks, readyChecks)
+	stopServing, servingAddr, err := o.Serving.Serve("skiff-scheduler", o.Kubeconfig, healthChecks, readyChecks)
 	if err != nil {
 		return err
 	}
@@ -238,50 +231,4 @@ func runWithLeaderElection(ctx context.Context, o *options.Options, leClient cli
 		}
 	}
 	return ErrLeadershipLost
-}
-
-// serve serves the health, metrics and profiling endpoints on the secure
-// port until the returned stop is called; it listens before returning, so a
-// port in use fails the start. It returns the address listened on, or ""
-// when --secure-port is 0.
-func serve(o *options.Options, healthChecks, readyChecks []healthz.HealthChecker) (stop func(), addr string, err error) {
-	cfg, err := o.Serving()
-	if err != nil || cfg == nil {
-		return func() {}, "", err
-	}
-	m := mux.NewPathRecorderMux("skiff-scheduler")
-	healthz.InstallHandler(m, healthChecks...)
-	healthz.InstallLivezHandler(m)
-	healthz.InstallReadyzHandler(m, readyChecks...)
-	m.Handle("/metrics", legacyregistry.Handler())
-	if o.EnableProfiling {
-		routes.Profiling{}.Install(m)
-	}
-	handler := withAuth(m, cfg)
-
-	stopCh := make(chan struct{})
-	stoppedCh, _, err := cfg.SecureServing.Serve(handler, 5*time.Second, stopCh)
-	if err != nil {
-		close(stopCh)
-		return nil, "", fmt.Errorf("serve on the secure port: %w", err)
-	}
-	addr = cfg.SecureServing.Listener.Addr().String()
-	klog.InfoS("Serving health, metrics and profiles securely", "address", addr, "profiling", o.EnableProfiling)
-	return func() {
-		close(stopCh)
-		<-stoppedCh
-	}, addr, nil
-}
-
-// withAuth wraps the endpoints in the filters kube-scheduler puts in front
-// of its own: authentication, then authorization, each answering with a
-// Status on refusal.
-func withAuth(h http.Handler, cfg *options.Serving) http.Handler {
-	resolver := &apirequest.RequestInfoFactory{}
-	h = genericapifilters.WithAuthorization(h, cfg.Authorization.Authorizer, scheme.Codecs)
-	h = genericapifilters.WithAuthentication(h, cfg.Authentication.Authenticator, genericapifilters.Unauthorized(scheme.Codecs), nil, nil)
-	h = genericapifilters.WithRequestInfo(h, resolver)
-	h = genericapifilters.WithCacheControl(h)
-	h = genericfilters.WithHTTPLogging(h)
-	return genericfilters.WithPanicRecovery(h, resolver)
 }

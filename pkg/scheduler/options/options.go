@@ -5,18 +5,16 @@ package options
 
 import (
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/spf13/pflag"
-	genericserver "k8s.io/apiserver/pkg/server"
-	apiserveroptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
+	"skiff.dev/skiff/pkg/serving"
 )
 
 // DefaultSecurePort serves /healthz, /livez, /readyz, /metrics and the
@@ -50,16 +48,9 @@ type Options struct {
 
 	LeaderElection LeaderElection
 
-	// SecureServing serves /healthz, /livez, /readyz, /metrics and, with
-	// EnableProfiling, /debug/pprof over HTTPS; --secure-port=0 turns it
-	// off. Every request is authenticated (client certificates against
-	// --client-ca-file, bearer tokens by TokenReview) and authorized by
-	// SubjectAccessReview, as kube-scheduler's are; the health paths and
-	// system:masters are always allowed.
-	SecureServing   *apiserveroptions.SecureServingOptions
-	Authentication  *apiserveroptions.DelegatingAuthenticationOptions
-	Authorization   *apiserveroptions.DelegatingAuthorizationOptions
-	EnableProfiling bool
+	// Serving is the secure endpoint for /healthz, /livez, /readyz,
+	// /metrics and the profiles, as kube-scheduler serves it.
+	Serving *serving.Options
 }
 
 // NewOptions returns the defaults.
@@ -79,24 +70,8 @@ func NewOptions() *Options {
 			ResourceNamespace: "skiff-system",
 			ResourceName:      "skiff-scheduler",
 		},
-		SecureServing:  apiserveroptions.NewSecureServingOptions(),
-		Authentication: apiserveroptions.NewDelegatingAuthenticationOptions(),
-		Authorization:  apiserveroptions.NewDelegatingAuthorizationOptions(),
-		// On, as kube-scheduler's is; the profiles are served only to
-		// callers authorized for their paths.
-		EnableProfiling: true,
+		Serving: serving.NewOptions("skiff-scheduler", DefaultSecurePort),
 	}
-	// As kube-scheduler: without a kubeconfig for them (and --kubeconfig,
-	// see Serving), tokens and SubjectAccessReviews go nowhere and only
-	// client certificates, system:masters and the health paths get in.
-	o.Authentication.TolerateInClusterLookupFailure = true
-	o.Authentication.RemoteKubeConfigFileOptional = true
-	o.Authorization.RemoteKubeConfigFileOptional = true
-	// A self-signed serving certificate made in memory, unless
-	// --tls-cert-file or --cert-dir says otherwise.
-	o.SecureServing.ServerCert.CertDirectory = ""
-	o.SecureServing.ServerCert.PairName = "skiff-scheduler"
-	o.SecureServing.BindPort = DefaultSecurePort
 	return o
 }
 
@@ -129,12 +104,7 @@ func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
 	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the leader Lease.")
 	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the leader Lease.")
 
-	o.SecureServing.AddFlags(fss.FlagSet("secure serving"))
-	o.Authentication.AddFlags(fss.FlagSet("authentication"))
-	o.Authorization.AddFlags(fss.FlagSet("authorization"))
-
-	fs = fss.FlagSet("debugging")
-	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the secure port, to callers authorized for those paths.")
+	o.Serving.AddFlags(fss)
 }
 
 // AddFlags adds every option to one flag set, for commands that embed the
@@ -178,59 +148,8 @@ func (o *Options) Validate() []error {
 			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace and --leader-elect-resource-name must not be empty"))
 		}
 	}
-	errs = append(errs, o.SecureServing.Validate()...)
-	errs = append(errs, o.Authentication.Validate()...)
-	errs = append(errs, o.Authorization.Validate()...)
+	errs = append(errs, o.Serving.Validate()...)
 	return errs
-}
-
-// Serving is the secure endpoint's configuration.
-type Serving struct {
-	SecureServing  *genericserver.SecureServingInfo
-	Authentication genericserver.AuthenticationInfo
-	Authorization  genericserver.AuthorizationInfo
-}
-
-// Serving listens on the secure port and builds the authenticator and
-// authorizer. It returns nil when --secure-port is 0.
-//
-// --authentication-kubeconfig and --authorization-kubeconfig default to
-// --kubeconfig, the way kubeadm sets up kube-scheduler: the scheduler asks
-// the API server it already talks to. Without any, the in-cluster
-// configuration is tried.
-func (o *Options) Serving() (*Serving, error) {
-	if o.SecureServing == nil || (o.SecureServing.BindPort == 0 && o.SecureServing.Listener == nil) {
-		return nil, nil
-	}
-	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
-		return nil, fmt.Errorf("create a self-signed serving certificate: %w", err)
-	}
-	s := &Serving{}
-	if err := o.SecureServing.ApplyTo(&s.SecureServing); err != nil {
-		return nil, fmt.Errorf("listen on --bind-address and --secure-port: %w", err)
-	}
-	authn, authz := *o.Authentication, *o.Authorization
-	if authn.RemoteKubeConfigFile == "" {
-		authn.RemoteKubeConfigFile = o.Kubeconfig
-	}
-	if authz.RemoteKubeConfigFile == "" {
-		authz.RemoteKubeConfigFile = o.Kubeconfig
-	}
-	if err := authn.ApplyTo(&s.Authentication, s.SecureServing, nil); err != nil {
-		s.close()
-		return nil, fmt.Errorf("delegated authentication: %w", err)
-	}
-	if err := authz.ApplyTo(&s.Authorization); err != nil {
-		s.close()
-		return nil, fmt.Errorf("delegated authorization: %w", err)
-	}
-	return s, nil
-}
-
-func (s *Serving) close() {
-	if s.SecureServing != nil && s.SecureServing.Listener != nil {
-		_ = s.SecureServing.Listener.Close()
-	}
 }
 
 // RESTConfig returns ClientConfig, or loads the client configuration from
