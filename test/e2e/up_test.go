@@ -44,7 +44,7 @@ func TestSkiffUp(t *testing.T) {
 	waitNodeReady()
 	t.Logf("skiff up → Ready node: %s", time.Since(started).Round(time.Millisecond))
 	// A development cluster keeps to this machine unless told otherwise.
-	for name, p := range map[string]int{"API server": port, "kubelet": kubeletPort, "scheduler": schedulerPort} {
+	for name, p := range map[string]int{"API server": port, "kubelet": kubeletPort, "scheduler": schedulerPort, "controller manager": cmPort} {
 		// The scheduler may open its port after the node is Ready.
 		framework.WaitFor(t, 30*time.Second, "the "+name+" to listen", func() (bool, error) { return len(listeners(t, p)) > 0, nil })
 		if addrs := listeners(t, p); len(addrs) != 1 || addrs[0] != "127.0.0.1" {
