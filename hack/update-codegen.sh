@@ -29,7 +29,10 @@ REPORT="${ROOT}/api/api-rules/violation_exceptions.list"
 # too; they live in the read-only module cache like apimachinery's.
 REVIEW_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1)
 KUBE_CODEGEN_READONLY_PKGS+=("${REVIEW_PKGS[@]}")
+# Probe ports are IntOrString, whose definition openapi-gen only writes when
+# its package is an input.
 kube::codegen::gen_openapi \
+    --extra-pkgs k8s.io/apimachinery/pkg/util/intstr \
     --extra-pkgs "${REVIEW_PKGS[0]}" \
     --extra-pkgs "${REVIEW_PKGS[1]}" \
     --output-dir "${ROOT}/pkg/generated/openapi" \

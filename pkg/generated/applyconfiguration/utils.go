@@ -56,6 +56,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &corev1alpha1.EventApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("EventSource"):
 		return &corev1alpha1.EventSourceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ExecAction"):
+		return &corev1alpha1.ExecActionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("GRPCAction"):
+		return &corev1alpha1.GRPCActionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("HTTPGetAction"):
+		return &corev1alpha1.HTTPGetActionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("HTTPHeader"):
+		return &corev1alpha1.HTTPHeaderApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Lease"):
 		return &corev1alpha1.LeaseApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("LeaseSpec"):
@@ -94,10 +102,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &corev1alpha1.PodStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PreferredSchedulingTerm"):
 		return &corev1alpha1.PreferredSchedulingTermApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("Probe"):
+		return &corev1alpha1.ProbeApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ProbeHandler"):
+		return &corev1alpha1.ProbeHandlerApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ResourceRequirements"):
 		return &corev1alpha1.ResourceRequirementsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Taint"):
 		return &corev1alpha1.TaintApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("TCPSocketAction"):
+		return &corev1alpha1.TCPSocketActionApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Toleration"):
 		return &corev1alpha1.TolerationApplyConfiguration{}
 
