@@ -55,7 +55,8 @@ type Config struct {
 	// Workers is how many probes run at once; zero means DefaultWorkers.
 	Workers int
 	// OnChange is called with a pod's UID when a container of it becomes
-	// ready or unready, starts, or fails its liveness or startup probe.
+	// ready or unready, starts, or fails its liveness or startup probe,
+	// unless UpdatePod was given a function of the pod's own.
 	OnChange func(types.UID)
 	// Clock drives the schedule; nil means the real clock.
 	Clock clock.WithTicker
@@ -77,6 +78,7 @@ type entry struct {
 	probe       *v1alpha1.Probe
 	containerID string
 	podIP       string
+	notify      func(types.UID)
 
 	due     time.Time
 	index   int  // in the heap; -1 when not in it
@@ -188,7 +190,9 @@ func (m *Manager) poke() {
 // UpdatePod tells the prober what runs of pod: containers is the pod's
 // listing from the runtime. Probes start for a container's running attempt
 // and stop for one that is no longer running; a new attempt starts over.
-func (m *Manager) UpdatePod(pod *v1alpha1.Pod, podIP string, containers []runtime.Container) {
+//
+// notify, if not nil, is called in place of Config.OnChange for this pod.
+func (m *Manager) UpdatePod(pod *v1alpha1.Pod, podIP string, containers []runtime.Container, notify func(types.UID)) {
 	now := m.cfg.Clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -210,14 +214,14 @@ func (m *Manager) UpdatePod(pod *v1alpha1.Pod, podIP string, containers []runtim
 			want[k] = true
 			e := m.entries[k]
 			if e != nil && e.containerID == latest.ID {
-				e.pod, e.spec, e.probe, e.podIP = pod, spec, p.probe, podIP
+				e.pod, e.spec, e.probe, e.podIP, e.notify = pod, spec, p.probe, podIP, notify
 				continue
 			}
 			if e != nil {
 				m.removeLocked(e)
 			}
 			e = &entry{
-				key: k, pod: pod, spec: spec, probe: p.probe, containerID: latest.ID, podIP: podIP,
+				key: k, pod: pod, spec: spec, probe: p.probe, containerID: latest.ID, podIP: podIP, notify: notify,
 				index: -1, result: initialResult(p.t),
 			}
 			// The first probe runs once the initial delay after the
@@ -348,7 +352,11 @@ func (m *Manager) probeOnce(ctx context.Context, e *entry) {
 	// Liveness and readiness wait for the startup probe to succeed.
 	skip := e.onHold || (e.key.probeType != Startup && !m.resultsLocked(e.key.uid, e.key.container, e.containerID).Started)
 	j := job{pod: e.pod, spec: e.spec, probe: e.probe, containerID: e.containerID, podIP: e.podIP}
+	notify := e.notify
 	m.mu.Unlock()
+	if notify == nil {
+		notify = m.cfg.OnChange
+	}
 
 	var result probe.Result
 	var message string
@@ -386,8 +394,8 @@ func (m *Manager) probeOnce(ctx context.Context, e *entry) {
 	}
 	m.mu.Unlock()
 	m.poke()
-	if changed && m.cfg.OnChange != nil {
-		m.cfg.OnChange(e.key.uid)
+	if changed && notify != nil {
+		notify(e.key.uid)
 	}
 }
 
@@ -419,7 +427,7 @@ func (e *entry) record(result probe.Result, message string) bool {
 // run runs one probe of a container.
 func (m *Manager) run(ctx context.Context, t ProbeType, j job) (probe.Result, string) {
 	p := j.probe
-	if sim, ok := m.cfg.Runtime.(runtime.ProbeSimulator); ok {
+	if sim, ok := runtime.As[runtime.ProbeSimulator](m.cfg.Runtime); ok {
 		if success, msg, simulated := sim.SimulateProbe(j.pod, j.spec.Name, lower(t), &p.ProbeHandler); simulated {
 			if success {
 				return probe.Success, ""
@@ -430,7 +438,7 @@ func (m *Manager) run(ctx context.Context, t ProbeType, j job) (probe.Result, st
 	timeout := time.Duration(p.TimeoutSeconds) * time.Second
 	switch {
 	case p.Exec != nil:
-		runner, ok := m.cfg.Runtime.(runtime.CommandRunner)
+		runner, ok := runtime.As[runtime.CommandRunner](m.cfg.Runtime)
 		if !ok {
 			return probe.Failure, fmt.Sprintf("the %s runtime cannot run exec probes", m.cfg.Runtime.Type())
 		}

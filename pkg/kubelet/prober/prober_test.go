@@ -157,7 +157,7 @@ func TestPoolIsBounded(t *testing.T) {
 	const pods = 40
 	for i := range pods {
 		pod, cs := podWith(strconv.Itoa(i), v1alpha1.Container{Name: "app", ReadinessProbe: execProbe("ok", 3)})
-		m.UpdatePod(pod, "127.0.0.1", cs)
+		m.UpdatePod(pod, "127.0.0.1", cs, nil)
 	}
 	until(t, "three probes running", func() bool {
 		rt.mu.Lock()
@@ -188,7 +188,7 @@ func TestReadinessFollowsProbe(t *testing.T) {
 	changes := make(chan types.UID, 10)
 	m := start(t, Config{Runtime: rt, OnChange: func(uid types.UID) { changes <- uid }})
 	pod, cs := podWith("a", v1alpha1.Container{Name: "app", ReadinessProbe: execProbe("ready", 1)})
-	m.UpdatePod(pod, "127.0.0.1", cs)
+	m.UpdatePod(pod, "127.0.0.1", cs, nil)
 	until(t, "a first probe", func() bool { return rt.count("ready") >= 1 })
 	if s := m.Results("a", "app", "c-a"); s.Ready || !s.Started {
 		t.Fatalf("a failing readiness probe: got %+v, want started and not ready", s)
@@ -200,7 +200,7 @@ func TestReadinessFollowsProbe(t *testing.T) {
 	}
 	// A new attempt of the container starts unready.
 	cs[0].ID = "c-a2"
-	m.UpdatePod(pod, "127.0.0.1", cs)
+	m.UpdatePod(pod, "127.0.0.1", cs, nil)
 	if s := m.Results("a", "app", "c-a2"); s.Ready {
 		t.Fatalf("a new attempt: got %+v, want not ready until probed", s)
 	}
@@ -220,7 +220,7 @@ func TestLivenessFailure(t *testing.T) {
 	p.TerminationGracePeriodSeconds = new(int64)
 	*p.TerminationGracePeriodSeconds = 3
 	pod, cs := podWith("a", v1alpha1.Container{Name: "app", LivenessProbe: p})
-	m.UpdatePod(pod, "127.0.0.1", cs)
+	m.UpdatePod(pod, "127.0.0.1", cs, nil)
 	<-changes
 	if n := rt.count("alive"); n != 2 {
 		t.Errorf("failed after %d probes, want failureThreshold 2", n)
@@ -248,7 +248,7 @@ func TestStartupHoldsLivenessAndReadiness(t *testing.T) {
 	m := start(t, Config{Runtime: rt, OnChange: func(uid types.UID) { changes <- uid }})
 	pod, cs := podWith("a", v1alpha1.Container{Name: "app",
 		StartupProbe: execProbe("started", 100), LivenessProbe: execProbe("alive", 1), ReadinessProbe: execProbe("ready", 1)})
-	m.UpdatePod(pod, "127.0.0.1", cs)
+	m.UpdatePod(pod, "127.0.0.1", cs, nil)
 	until(t, "two startup probes", func() bool { return rt.count("started") >= 2 })
 	if rt.count("alive") != 0 || rt.count("ready") != 0 {
 		t.Fatalf("liveness ran %d and readiness %d times before startup succeeded", rt.count("alive"), rt.count("ready"))
@@ -270,7 +270,7 @@ func TestStartupFailure(t *testing.T) {
 	rt.set("started", 1)
 	m := start(t, Config{Runtime: rt})
 	pod, cs := podWith("a", v1alpha1.Container{Name: "app", StartupProbe: execProbe("started", 1)})
-	m.UpdatePod(pod, "127.0.0.1", cs)
+	m.UpdatePod(pod, "127.0.0.1", cs, nil)
 	until(t, "startup to fail", func() bool {
 		f, ok := m.Unhealthy("a", "app", "c-a")
 		return ok && f.ProbeType == Startup

@@ -26,3 +26,26 @@ type ProbeSimulator interface {
 	// simulated=false when the probe should be run for real.
 	SimulateProbe(pod *v1alpha1.Pod, name, probeType string, handler *v1alpha1.ProbeHandler) (success bool, message string, simulated bool)
 }
+
+// Wrapper is a runtime that adds something (a cache, metrics) to another
+// runtime, which Unwrap returns.
+type Wrapper interface {
+	Unwrap() Runtime
+}
+
+// As finds, in rt or the runtimes it wraps, one that implements T: the
+// optional interfaces above are implemented by the innermost runtime only.
+func As[T any](rt Runtime) (T, bool) {
+	for rt != nil {
+		if t, ok := rt.(T); ok {
+			return t, true
+		}
+		w, ok := rt.(Wrapper)
+		if !ok {
+			break
+		}
+		rt = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
