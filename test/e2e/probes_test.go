@@ -107,6 +107,33 @@ func TestProbesProcessRuntime(t *testing.T) {
 		}
 	})
 
+	t.Run("a bad probe is refused with its field paths", func(t *testing.T) {
+		_, stderr, err := k.Run(probePod("bad-probe", sleepForever, `    ports:
+    - {name: http, containerPort: 8080}
+    livenessProbe:
+      httpGet: {path: /, port: metrics}
+      tcpSocket: {port: 80}
+      successThreshold: 2
+    readinessProbe:
+      grpc: {port: 70000}
+      terminationGracePeriodSeconds: 3
+`), "apply", "-f", "-")
+		if err == nil {
+			t.Fatal("a pod with bad probes was created")
+		}
+		for _, want := range []string{
+			`spec.containers[0].livenessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type`,
+			`spec.containers[0].livenessProbe.httpGet.port: Invalid value: "metrics": must be the name of one of the container's ports`,
+			`spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1`,
+			`spec.containers[0].readinessProbe.grpc.port: Invalid value: 70000`,
+			`spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 3: must not be set for readinessProbes`,
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("no %q in:\n%s", want, stderr)
+			}
+		}
+	})
+
 	t.Run("an exec readiness probe that starts passing makes the pod Ready", func(t *testing.T) {
 		k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/ready-later", "--timeout=60s")
 	})
