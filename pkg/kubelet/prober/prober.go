@@ -16,6 +16,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -464,9 +465,9 @@ func (m *Manager) run(ctx context.Context, t ProbeType, j job) (probe.Result, st
 		if a.Scheme == v1alpha1.URISchemeHTTPS {
 			scheme = "https"
 		}
-		headers := make(map[string][]string, len(a.HTTPHeaders))
+		headers := make(http.Header, len(a.HTTPHeaders))
 		for _, h := range a.HTTPHeaders {
-			headers[h.Name] = append(headers[h.Name], h.Value)
+			headers.Add(h.Name, h.Value) // canonical names: a "host" header sets the Host
 		}
 		return m.http.Probe(ctx, probe.HTTPURL(scheme, host, port, a.Path), headers, timeout)
 	case p.TCPSocket != nil:

@@ -280,6 +280,12 @@ func TestStartupFailure(t *testing.T) {
 // TestProbeKinds runs one probe of each kind against a real server.
 func TestProbeKinds(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/vhost" {
+			if r.Host != "example.test" {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return
+		}
 		if r.URL.Path != "/healthz" || r.Header.Get("X-Check") != "1" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
@@ -314,6 +320,8 @@ func TestProbeKinds(t *testing.T) {
 			HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "X-Check", Value: "1"}}}}, probe.Success},
 		{"httpGet by port name", v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("web"),
 			HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "X-Check", Value: "1"}}}}, probe.Success},
+		{"httpGet with a host header, in any case", v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{Path: "/vhost", Port: intstr.FromString("web"),
+			HTTPHeaders: []v1alpha1.HTTPHeader{{Name: "host", Value: "example.test"}}}}, probe.Success},
 		{"httpGet 503", v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{Path: "/other", Port: intstr.FromString("web")}}, probe.Failure},
 		{"httpGet unknown port name", v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{Path: "/", Port: intstr.FromString("nope")}}, probe.Failure},
 		{"tcpSocket open", v1alpha1.ProbeHandler{TCPSocket: &v1alpha1.TCPSocketAction{Port: intstr.FromString("web")}}, probe.Success},
