@@ -112,7 +112,7 @@ func TestProbeOverheadFigure(t *testing.T) {
 		probes1 += e.run
 	}
 	m.mu.Unlock()
-	fmt.Printf("probe overhead: %d pods, httpGet readiness every 1s, %d workers, GOMAXPROCS-limited process\n", pods, DefaultWorkers)
+	fmt.Printf("probe overhead: %d pods, httpGet readiness every 1s, %d workers (the server is another process)\n", pods, DefaultWorkers)
 	fmt.Printf("  probes: %d in %s (%.1f/s)\n", probes1-probes0, wall.Round(time.Millisecond), float64(probes1-probes0)/wall.Seconds())
 	fmt.Printf("  CPU: %s user+sys = %.2f%% of one core\n", cpu.Round(time.Millisecond), 100*cpu.Seconds()/wall.Seconds())
 }
