@@ -100,7 +100,10 @@ type Manager struct {
 
 	mu      sync.Mutex
 	entries map[key]*entry
-	queue   probeHeap
+	// byPod indexes entries by pod, so a pod's update or removal does not
+	// walk every probe of the node (or of all simulated nodes).
+	byPod map[types.UID]map[key]*entry
+	queue probeHeap
 	wake    chan struct{}
 }
 
@@ -112,7 +115,7 @@ func New(cfg Config) *Manager {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
-	return &Manager{cfg: cfg, http: probe.NewHTTP(), entries: map[key]*entry{}, wake: make(chan struct{}, 1)}
+	return &Manager{cfg: cfg, http: probe.NewHTTP(), entries: map[key]*entry{}, byPod: map[types.UID]map[key]*entry{}, wake: make(chan struct{}, 1)}
 }
 
 // Run runs the scheduler and the workers until ctx ends.
@@ -232,11 +235,15 @@ func (m *Manager) UpdatePod(pod *v1alpha1.Pod, podIP string, containers []runtim
 				e.due = now
 			}
 			m.entries[k] = e
+			if m.byPod[k.uid] == nil {
+				m.byPod[k.uid] = map[key]*entry{}
+			}
+			m.byPod[k.uid][k] = e
 			heap.Push(&m.queue, e)
 		}
 	}
-	for k, e := range m.entries {
-		if k.uid == pod.UID && !want[k] {
+	for k, e := range m.byPod[pod.UID] {
+		if !want[k] {
 			m.removeLocked(e)
 		}
 	}
@@ -247,10 +254,8 @@ func (m *Manager) UpdatePod(pod *v1alpha1.Pod, podIP string, containers []runtim
 func (m *Manager) RemovePod(uid types.UID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, e := range m.entries {
-		if k.uid == uid {
-			m.removeLocked(e)
-		}
+	for _, e := range m.byPod[uid] {
+		m.removeLocked(e)
 	}
 }
 
@@ -261,6 +266,10 @@ func (m *Manager) removeLocked(e *entry) {
 	}
 	if m.entries[e.key] == e {
 		delete(m.entries, e.key)
+		delete(m.byPod[e.key.uid], e.key)
+		if len(m.byPod[e.key.uid]) == 0 {
+			delete(m.byPod, e.key.uid)
+		}
 	}
 }
 

@@ -377,3 +377,19 @@ func TestSimulatedProbes(t *testing.T) {
 		})
 	}
 }
+
+func TestRemovePodForgetsItsProbes(t *testing.T) {
+	m := New(Config{Runtime: newExecRuntime()})
+	for _, uid := range []string{"a", "b"} {
+		pod, cs := podWith(uid, v1alpha1.Container{Name: "app", ReadinessProbe: execProbe("x", 1), LivenessProbe: execProbe("y", 1)})
+		m.UpdatePod(pod, "127.0.0.1", cs, nil)
+	}
+	m.RemovePod("a")
+	// A container no longer running loses its probes too.
+	pod, cs := podWith("b", v1alpha1.Container{Name: "app", ReadinessProbe: execProbe("x", 1), LivenessProbe: execProbe("y", 1)})
+	cs[0].State = runtime.StateExited
+	m.UpdatePod(pod, "127.0.0.1", cs, nil)
+	if len(m.entries) != 0 || len(m.byPod) != 0 || len(m.queue) != 0 {
+		t.Errorf("left: %d entries, %d pods, %d queued", len(m.entries), len(m.byPod), len(m.queue))
+	}
+}
