@@ -104,7 +104,7 @@ type Manager struct {
 	// walk every probe of the node (or of all simulated nodes).
 	byPod map[types.UID]map[key]*entry
 	queue probeHeap
-	wake    chan struct{}
+	wake  chan struct{}
 }
 
 // New returns a prober; Run starts it.
