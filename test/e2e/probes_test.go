@@ -2,9 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,4 +155,67 @@ func TestProbesProcessRuntime(t *testing.T) {
 		}
 	})
 
+}
+
+// kubeletCPU is the CPU time pid has used, from /proc/<pid>/stat (utime
+// and stime, in clock ticks of 10 ms).
+func kubeletCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	utime, _ := strconv.Atoi(fields[11])
+	stime, _ := strconv.Atoi(fields[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// TestProbeOverheadFigure measures, only with SKIFF_E2E_FIGURES=1, the
+// process-runtime kubelet's CPU with 100 running pods, first without probes
+// and then each with an httpGet readiness probe every second against a
+// server in the test process: the issue's figure, not a test.
+func TestProbeOverheadFigure(t *testing.T) {
+	if !figures() {
+		t.Skip("a measurement: set SKIFF_E2E_FIGURES=1 to run it")
+	}
+	const pods = 100
+	window := 30 * time.Second
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+
+	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
+	k := framework.NewKubectl(t, server.Kubeconfig)
+	framework.StartScheduler(t, server, "--leader-elect=false")
+	kubelet := framework.StartKubelet(t, server, framework.KubeletOptions{NodeName: "n1", Runtime: "process", Serve: true})
+	framework.WaitFor(t, 30*time.Second, "node n1 Ready", func() (bool, error) {
+		out, _, err := k.Run("", "get", "nodes")
+		return err == nil && regexp.MustCompile(`(?m)^n1\s+Ready\s`).MatchString(out), nil
+	})
+
+	measure := func(what, probes string) {
+		var list strings.Builder
+		for i := range pods {
+			list.WriteString("---\n" + probePod(fmt.Sprintf("ov-%03d", i), "sleep 3600", probes))
+		}
+		k.MustRun(t, list.String(), "apply", "-f", "-")
+		framework.WaitFor(t, 3*time.Minute, "every pod Ready", func() (bool, error) {
+			out, _, err := k.Run("", "get", "pods", "-o", `jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+			return err == nil && strings.Count(out, "True") == pods, nil
+		})
+		time.Sleep(5 * time.Second) // settle
+		cpu0, hits0, start := kubeletCPU(t, kubelet.Pid()), hits.Load(), time.Now()
+		time.Sleep(window)
+		cpu, wall := kubeletCPU(t, kubelet.Pid())-cpu0, time.Since(start)
+		fmt.Printf("kubelet CPU, %d pods %s: %s in %s = %.2f%% of one core (%.1f probe requests/s)\n",
+			pods, what, cpu, wall.Round(time.Second), 100*cpu.Seconds()/wall.Seconds(), float64(hits.Load()-hits0)/wall.Seconds())
+		k.MustRun(t, "", "delete", "pods", "--all", "--wait=true", "--timeout=3m")
+	}
+	measure("without probes", "")
+	measure("with an httpGet readiness probe every 1s", fmt.Sprintf(`    readinessProbe:
+      httpGet: {path: /healthz, port: %d}
+      periodSeconds: 1
+`, port))
 }
