@@ -33,7 +33,7 @@ REPORT="${ROOT}/api/api-rules/violation_exceptions.list"
 # where openapi-gen must write nothing:
 #   - the authentication.k8s.io and authorization.k8s.io review types;
 #   - autoscaling/v1 Scale (the scale subresource of apps.skiff.dev), and
-#     IntOrString (a Deployment's maxSurge and maxUnavailable).
+#     IntOrString (a Deployment's maxSurge and maxUnavailable, probe ports).
 EXTRA_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/autoscaling/v1)
 KUBE_CODEGEN_READONLY_PKGS+=("${EXTRA_PKGS[@]}")
 kube::codegen::gen_openapi \

@@ -22,6 +22,7 @@ import (
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
 	"skiff.dev/skiff/pkg/kubelet/pleg"
 	"skiff.dev/skiff/pkg/kubelet/podworkers"
+	"skiff.dev/skiff/pkg/kubelet/prober"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 	runtimecache "skiff.dev/skiff/pkg/kubelet/runtime/cache"
 	"skiff.dev/skiff/pkg/kubelet/status"
@@ -52,6 +53,9 @@ type NodeConfig struct {
 	// listing. Other runtimes report changes through Notify.
 	Relist       bool
 	RelistPeriod time.Duration
+	// Prober runs the pods' probes. Nodes may share one (simulated nodes
+	// do); nil means the node makes its own, which Run runs.
+	Prober *prober.Manager
 }
 
 // Node is one node's kubelet. It gets its pods through its handler methods,
@@ -65,6 +69,8 @@ type Node struct {
 	workers    *podworkers.PodWorkers
 	nodeStatus *nodestatus.Controller
 	lease      *nodelease.Controller
+	// prober is the node's own prober, which Run runs; nil when shared.
+	prober *prober.Manager
 }
 
 // NewNode returns the kubelet of one node; its pod workers run until ctx ends.
@@ -92,14 +98,20 @@ func NewNode(ctx context.Context, cfg NodeConfig) *Node {
 			relist = pleg.DefaultPeriod
 		}
 	}
+	var own *prober.Manager
+	if cfg.Prober == nil {
+		own = prober.New(prober.Config{Runtime: cfg.Runtime, Recorder: cfg.Recorder, Clock: cfg.Clock})
+		cfg.Prober = own
+	}
 	return &Node{
 		name:       nsCfg.NodeName,
+		prober:     own,
 		containers: containers,
 		relist:     relist,
 		status:     sm,
 		workers: podworkers.New(ctx, podworkers.Config{
 			Client: cfg.Client, Runtime: containers, Status: sm, Recorder: cfg.Recorder,
-			HostIP: nsCfg.NodeIP, Clock: cfg.Clock,
+			HostIP: nsCfg.NodeIP, Clock: cfg.Clock, Prober: cfg.Prober,
 		}),
 		nodeStatus: nodestatus.New(cfg.Client, nsCfg),
 		lease:      nodelease.New(cfg.Client, nsCfg.NodeName, cfg.LeaseDuration, cfg.LeaseRenewInterval, cfg.Clock),
@@ -113,6 +125,10 @@ func (n *Node) Run(ctx context.Context) {
 	wg.Add(2)
 	go func() { defer wg.Done(); n.nodeStatus.Run(ctx) }()
 	go func() { defer wg.Done(); n.lease.Run(ctx) }()
+	if n.prober != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.prober.Run(ctx) }()
+	}
 	if n.relist > 0 {
 		// The relist refreshes the cache itself, so what it reports only
 		// wakes the workers.

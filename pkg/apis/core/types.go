@@ -4,6 +4,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // The internal types mirror v1alpha1 field for field; see v1alpha1/types.go for
@@ -78,6 +79,68 @@ type Container struct {
 	Env             []EnvVar
 	Ports           []ContainerPort
 	Resources       ResourceRequirements
+	LivenessProbe   *Probe
+	ReadinessProbe  *Probe
+	StartupProbe    *Probe
+}
+
+// Probe is a health check the kubelet runs against a container.
+type Probe struct {
+	ProbeHandler
+	InitialDelaySeconds           int32
+	TimeoutSeconds                int32
+	PeriodSeconds                 int32
+	SuccessThreshold              int32
+	FailureThreshold              int32
+	TerminationGracePeriodSeconds *int64
+}
+
+// ProbeHandler is the one action a probe takes.
+type ProbeHandler struct {
+	Exec      *ExecAction
+	HTTPGet   *HTTPGetAction
+	TCPSocket *TCPSocketAction
+	GRPC      *GRPCAction
+}
+
+// ExecAction runs a command in the container.
+type ExecAction struct {
+	Command []string
+}
+
+// URIScheme is the scheme of an HTTP probe.
+type URIScheme string
+
+const (
+	URISchemeHTTP  URIScheme = "HTTP"
+	URISchemeHTTPS URIScheme = "HTTPS"
+)
+
+// HTTPGetAction is an HTTP GET request.
+type HTTPGetAction struct {
+	Path        string
+	Port        intstr.IntOrString
+	Host        string
+	Scheme      URIScheme
+	HTTPHeaders []HTTPHeader
+}
+
+// HTTPHeader is one header of an HTTP probe.
+type HTTPHeader struct {
+	Name  string
+	Value string
+}
+
+// TCPSocketAction opens a TCP connection.
+type TCPSocketAction struct {
+	Port intstr.IntOrString
+	Host string
+}
+
+// GRPCAction calls the gRPC health service.
+type GRPCAction struct {
+	Port    int32
+	Service *string
 }
 
 // EnvVar is one environment variable of a container.

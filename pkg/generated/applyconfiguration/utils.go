@@ -80,6 +80,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.EventApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("EventSource"):
 		return &applyconfigurationcorev1alpha1.EventSourceApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ExecAction"):
+		return &applyconfigurationcorev1alpha1.ExecActionApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("GRPCAction"):
+		return &applyconfigurationcorev1alpha1.GRPCActionApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("HTTPGetAction"):
+		return &applyconfigurationcorev1alpha1.HTTPGetActionApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("HTTPHeader"):
+		return &applyconfigurationcorev1alpha1.HTTPHeaderApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Lease"):
 		return &applyconfigurationcorev1alpha1.LeaseApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("LeaseSpec"):
@@ -120,10 +128,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.PodTemplateSpecApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PreferredSchedulingTerm"):
 		return &applyconfigurationcorev1alpha1.PreferredSchedulingTermApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Probe"):
+		return &applyconfigurationcorev1alpha1.ProbeApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ProbeHandler"):
+		return &applyconfigurationcorev1alpha1.ProbeHandlerApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ResourceRequirements"):
 		return &applyconfigurationcorev1alpha1.ResourceRequirementsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Taint"):
 		return &applyconfigurationcorev1alpha1.TaintApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("TCPSocketAction"):
+		return &applyconfigurationcorev1alpha1.TCPSocketActionApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Toleration"):
 		return &applyconfigurationcorev1alpha1.TolerationApplyConfiguration{}
 

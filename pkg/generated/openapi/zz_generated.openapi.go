@@ -166,6 +166,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.Event{}.OpenAPIModelName():                             schema_pkg_apis_core_v1alpha1_Event(ref),
 		corev1alpha1.EventList{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_EventList(ref),
 		corev1alpha1.EventSource{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_EventSource(ref),
+		corev1alpha1.ExecAction{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_ExecAction(ref),
+		corev1alpha1.GRPCAction{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_GRPCAction(ref),
+		corev1alpha1.HTTPGetAction{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_HTTPGetAction(ref),
+		corev1alpha1.HTTPHeader{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_HTTPHeader(ref),
 		corev1alpha1.Lease{}.OpenAPIModelName():                             schema_pkg_apis_core_v1alpha1_Lease(ref),
 		corev1alpha1.LeaseList{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_LeaseList(ref),
 		corev1alpha1.LeaseSpec{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_LeaseSpec(ref),
@@ -190,7 +194,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.PodStatus{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_PodStatus(ref),
 		corev1alpha1.PodTemplateSpec{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodTemplateSpec(ref),
 		corev1alpha1.PreferredSchedulingTerm{}.OpenAPIModelName():           schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref),
+		corev1alpha1.Probe{}.OpenAPIModelName():                             schema_pkg_apis_core_v1alpha1_Probe(ref),
+		corev1alpha1.ProbeHandler{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_ProbeHandler(ref),
 		corev1alpha1.ResourceRequirements{}.OpenAPIModelName():              schema_pkg_apis_core_v1alpha1_ResourceRequirements(ref),
+		corev1alpha1.TCPSocketAction{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_TCPSocketAction(ref),
 		corev1alpha1.Taint{}.OpenAPIModelName():                             schema_pkg_apis_core_v1alpha1_Taint(ref),
 		corev1alpha1.Toleration{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_Toleration(ref),
 	}
@@ -5897,12 +5904,30 @@ func schema_pkg_apis_core_v1alpha1_Container(ref common.ReferenceCallback) commo
 							Ref:         ref(corev1alpha1.ResourceRequirements{}.OpenAPIModelName()),
 						},
 					},
+					"livenessProbe": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LivenessProbe is checked periodically while the container runs; when it fails failureThreshold times in a row the kubelet restarts the container, under the pod's restart policy.",
+							Ref:         ref(corev1alpha1.Probe{}.OpenAPIModelName()),
+						},
+					},
+					"readinessProbe": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ReadinessProbe is checked periodically while the container runs; the container is ready, and takes part in the pod's Ready condition, only while it succeeds. Without one a running container is ready.",
+							Ref:         ref(corev1alpha1.Probe{}.OpenAPIModelName()),
+						},
+					},
+					"startupProbe": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StartupProbe holds the liveness and readiness probes off until it succeeds once; when it fails failureThreshold times in a row the container is restarted, as for a failed liveness probe.",
+							Ref:         ref(corev1alpha1.Probe{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"name", "image"},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.ContainerPort{}.OpenAPIModelName(), corev1alpha1.EnvVar{}.OpenAPIModelName(), corev1alpha1.ResourceRequirements{}.OpenAPIModelName()},
+			corev1alpha1.ContainerPort{}.OpenAPIModelName(), corev1alpha1.EnvVar{}.OpenAPIModelName(), corev1alpha1.Probe{}.OpenAPIModelName(), corev1alpha1.ResourceRequirements{}.OpenAPIModelName()},
 	}
 }
 
@@ -6414,6 +6439,160 @@ func schema_pkg_apis_core_v1alpha1_EventSource(ref common.ReferenceCallback) com
 						},
 					},
 				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_ExecAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ExecAction runs a command in the container.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"command": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Command is the command line, run directly, not in a shell.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_GRPCAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "GRPCAction is the gRPC health check of a probe.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Port is the port number of the gRPC server.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"service": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Service is the service name sent in the health check request; empty asks about the server as a whole.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"port"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_HTTPGetAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HTTPGetAction is the HTTP GET request of a probe.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Path of the request. Defaults to \"/\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Port is the port number, or the name of one of the container's ports.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"host": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Host to connect to; defaults to the pod's IP.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"scheme": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Scheme is HTTP or HTTPS. Defaults to HTTP.\n\nPossible enum values:\n - `\"HTTP\"` : plain HTTP.\n - `\"HTTPS\"` : HTTPS, without verifying the server's certificate.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"HTTP", "HTTPS"},
+						},
+					},
+					"httpHeaders": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "HTTPHeaders are extra request headers.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.HTTPHeader{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"port"},
+			},
+		},
+		Dependencies: []string{
+			intstr.IntOrString{}.OpenAPIModelName(), corev1alpha1.HTTPHeader{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_HTTPHeader(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "HTTPHeader is one header of an HTTP probe's request.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the header.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Value of the header.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name", "value"},
 			},
 		},
 	}
@@ -7745,6 +7924,126 @@ func schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref common.ReferenceC
 	}
 }
 
+func schema_pkg_apis_core_v1alpha1_Probe(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Probe is a health check the kubelet runs against a container, as core/v1's.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"exec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Exec runs a command in the container; exit code 0 is success.",
+							Ref:         ref(corev1alpha1.ExecAction{}.OpenAPIModelName()),
+						},
+					},
+					"httpGet": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HTTPGet sends an HTTP GET request; a status from 200 to 399 is success.",
+							Ref:         ref(corev1alpha1.HTTPGetAction{}.OpenAPIModelName()),
+						},
+					},
+					"tcpSocket": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TCPSocket opens a TCP connection; connecting is success.",
+							Ref:         ref(corev1alpha1.TCPSocketAction{}.OpenAPIModelName()),
+						},
+					},
+					"grpc": {
+						SchemaProps: spec.SchemaProps{
+							Description: "GRPC calls the gRPC health checking service (grpc.health.v1); SERVING is success.",
+							Ref:         ref(corev1alpha1.GRPCAction{}.OpenAPIModelName()),
+						},
+					},
+					"initialDelaySeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "InitialDelaySeconds is how long after the container started the first probe runs.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"timeoutSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TimeoutSeconds is how long one probe may take before it counts as a failure. Defaults to 1; at least 1.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"periodSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PeriodSeconds is how often the probe runs. Defaults to 10; at least 1.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"successThreshold": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SuccessThreshold is how many successes in a row, after a failure, make the probe succeed. Defaults to 1; must be 1 for liveness and startup probes.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"failureThreshold": {
+						SchemaProps: spec.SchemaProps{
+							Description: "FailureThreshold is how many failures in a row make the probe fail. Defaults to 3; at least 1.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"terminationGracePeriodSeconds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TerminationGracePeriodSeconds, for a liveness or startup probe, is the grace the container gets when the probe's failure restarts it, in place of the pod's terminationGracePeriodSeconds. Not allowed on a readiness probe.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.ExecAction{}.OpenAPIModelName(), corev1alpha1.GRPCAction{}.OpenAPIModelName(), corev1alpha1.HTTPGetAction{}.OpenAPIModelName(), corev1alpha1.TCPSocketAction{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_ProbeHandler(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ProbeHandler is the action a probe takes; exactly one of its fields is set.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"exec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Exec runs a command in the container; exit code 0 is success.",
+							Ref:         ref(corev1alpha1.ExecAction{}.OpenAPIModelName()),
+						},
+					},
+					"httpGet": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HTTPGet sends an HTTP GET request; a status from 200 to 399 is success.",
+							Ref:         ref(corev1alpha1.HTTPGetAction{}.OpenAPIModelName()),
+						},
+					},
+					"tcpSocket": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TCPSocket opens a TCP connection; connecting is success.",
+							Ref:         ref(corev1alpha1.TCPSocketAction{}.OpenAPIModelName()),
+						},
+					},
+					"grpc": {
+						SchemaProps: spec.SchemaProps{
+							Description: "GRPC calls the gRPC health checking service (grpc.health.v1); SERVING is success.",
+							Ref:         ref(corev1alpha1.GRPCAction{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.ExecAction{}.OpenAPIModelName(), corev1alpha1.GRPCAction{}.OpenAPIModelName(), corev1alpha1.HTTPGetAction{}.OpenAPIModelName(), corev1alpha1.TCPSocketAction{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_ResourceRequirements(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -7785,6 +8084,35 @@ func schema_pkg_apis_core_v1alpha1_ResourceRequirements(ref common.ReferenceCall
 		},
 		Dependencies: []string{
 			resource.Quantity{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_TCPSocketAction(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TCPSocketAction is the TCP connection of a probe.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"port": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Port is the port number, or the name of one of the container's ports.",
+							Ref:         ref(intstr.IntOrString{}.OpenAPIModelName()),
+						},
+					},
+					"host": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Host to connect to; defaults to the pod's IP.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"port"},
+			},
+		},
+		Dependencies: []string{
+			intstr.IntOrString{}.OpenAPIModelName()},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"skiff.dev/skiff/pkg/kubelet/metrics"
 	"skiff.dev/skiff/pkg/kubelet/nodelease"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
+	"skiff.dev/skiff/pkg/kubelet/prober"
 	"skiff.dev/skiff/pkg/kubelet/runtime/fake"
 )
 
@@ -55,6 +56,10 @@ func runSimulated(ctx context.Context, o *Options, c clients) error {
 		}
 		return sum
 	})
+	// One probe pool for every simulated node: the fake runtimes decide
+	// their probes alike (fake.SimulatedProbeAnnotation), so any of them
+	// serves as the pool's runtime.
+	probes := prober.New(prober.Config{Runtime: fake.New(), Recorder: recorder})
 	for i := range o.SimulateNodes {
 		name := SimulatedNodeName(o.NodeName, i)
 		rt := fake.New()
@@ -67,6 +72,7 @@ func runSimulated(ctx context.Context, o *Options, c clients) error {
 			},
 			Recorder: recorder,
 			Observer: m,
+			Prober:   probes,
 		})
 		rt.SetOnChange(n.Notify)
 		nodes[name] = n
@@ -103,6 +109,7 @@ func runSimulated(ctx context.Context, o *Options, c clients) error {
 			return nil
 		})
 	}
+	g.Go(func() error { probes.Run(ctx); return nil })
 	serveHealthz(ctx, g, o, nil)
 	err = g.Wait()
 	for _, n := range nodes {

@@ -91,6 +91,9 @@ type instrumented struct {
 	m  *Metrics
 }
 
+// Unwrap implements runtime.Wrapper.
+func (i *instrumented) Unwrap() runtime.Runtime { return i.rt }
+
 func (i *instrumented) observe(op string, start time.Time, err error) {
 	i.m.runtimeDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	if err != nil {

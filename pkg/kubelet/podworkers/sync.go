@@ -57,6 +57,7 @@ func (w *worker) sync(ctx context.Context) (time.Duration, bool) {
 
 // syncGone stops and removes what is left of a pod deleted from the API.
 func (w *worker) syncGone(ctx context.Context, pod *v1alpha1.Pod, containers []runtime.Container) error {
+	w.forgetProbes()
 	grace := orphanGrace
 	if pod != nil {
 		grace = min(gracePeriod(pod), orphanGrace)
@@ -75,6 +76,7 @@ func (w *worker) syncGone(ctx context.Context, pod *v1alpha1.Pod, containers []r
 // syncTerminating stops a pod being deleted within its grace period, writes
 // its final status, and deletes it for good.
 func (w *worker) syncTerminating(ctx context.Context, pod *v1alpha1.Pod, containers []runtime.Container) error {
+	w.forgetProbes()
 	if w.deleted {
 		return nil // the informer will tell the worker the pod is gone
 	}
@@ -111,6 +113,7 @@ func (w *worker) syncTerminating(ctx context.Context, pod *v1alpha1.Pod, contain
 // pod another component set to Failed: its statuses must not keep saying
 // running and ready.
 func (w *worker) syncTerminal(ctx context.Context, pod *v1alpha1.Pod, containers []runtime.Container) error {
+	w.forgetProbes()
 	stopped := false
 	for _, c := range containers {
 		stopped = stopped || c.State != runtime.StateExited
@@ -140,6 +143,15 @@ func (w *worker) syncTerminal(ctx context.Context, pod *v1alpha1.Pod, containers
 // pod's status.
 func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers []runtime.Container) (time.Duration, error) {
 	rt := w.p.cfg.Runtime
+	if killed, err := w.killUnhealthy(ctx, pod, containers); err != nil {
+		return 0, err
+	} else if killed {
+		all, err := rt.ListContainers(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("list containers: %w", err)
+		}
+		containers = runtime.PodContainers(all, w.uid)
+	}
 	now := w.p.cfg.Clock.Now()
 	waiting := map[string]v1alpha1.ContainerStateWaiting{}
 	var requeue time.Duration
@@ -239,6 +251,7 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 	st := status.Compute(status.Input{
 		Pod: pod, Containers: containers, Waiting: waiting, RuntimeType: rt.Type(),
 		HostIP: w.p.cfg.HostIP, PodIP: w.p.cfg.HostIP, Old: w.p.cfg.Status.Base(pod), Now: w.p.cfg.Clock.Now(),
+		Probes: w.probeResults(pod, containers),
 	})
 	if err := w.p.cfg.Status.SetPodStatus(ctx, pod, st); err != nil {
 		return 0, err

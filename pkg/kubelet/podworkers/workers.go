@@ -20,6 +20,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/kubelet/prober"
 	"skiff.dev/skiff/pkg/kubelet/runtime"
 	"skiff.dev/skiff/pkg/kubelet/status"
 )
@@ -40,6 +41,10 @@ type Config struct {
 	// ResyncInterval syncs every pod this often even when nothing happened,
 	// in case a change went unnoticed; zero means one minute.
 	ResyncInterval time.Duration
+	// Prober, if set, probes the running containers: its readiness and
+	// startup results make containers ready, and a failed liveness or
+	// startup probe restarts the container.
+	Prober *prober.Manager
 }
 
 // PodWorkers holds one worker per pod UID.

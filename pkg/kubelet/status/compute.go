@@ -47,6 +47,10 @@ type Input struct {
 	// not run again, so the phase is final (Succeeded or Failed).
 	Terminating bool
 	Now         time.Time
+	// Probes, if set, says whether a running container (by name and
+	// runtime ID) has started and is ready, from its startup and readiness
+	// probes. Without it a running container is started and ready.
+	Probes func(name, containerID string) (started, ready bool)
 }
 
 // Compute returns the pod's status. It is a pure function of its input.
@@ -72,7 +76,7 @@ func Compute(in Input) v1alpha1.PodStatus {
 		if w, ok := in.Waiting[c.Name]; ok {
 			waiting = &w
 		}
-		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, latest, previous, waiting, in.RuntimeType))
+		st.ContainerStatuses = append(st.ContainerStatuses, containerStatus(c, latest, previous, waiting, in.RuntimeType, in.Probes))
 	}
 	st.Phase = Phase(in.Pod.Spec.RestartPolicy, st.ContainerStatuses, in.Terminating)
 	// A pod never leaves a terminal phase.
@@ -117,7 +121,8 @@ func finalContainerStatuses(statuses, old []v1alpha1.ContainerStatus) {
 	}
 }
 
-func containerStatus(spec *v1alpha1.Container, latest, previous *runtime.Container, waiting *v1alpha1.ContainerStateWaiting, runtimeType string) v1alpha1.ContainerStatus {
+func containerStatus(spec *v1alpha1.Container, latest, previous *runtime.Container, waiting *v1alpha1.ContainerStateWaiting, runtimeType string,
+	probes func(name, containerID string) (started, ready bool)) v1alpha1.ContainerStatus {
 	cs := v1alpha1.ContainerStatus{Name: spec.Name, Image: spec.Image}
 	started := false
 	cs.Started = &started
@@ -139,8 +144,11 @@ func containerStatus(spec *v1alpha1.Container, latest, previous *runtime.Contain
 	}
 	switch latest.State {
 	case runtime.StateRunning:
-		started = true
-		cs.Ready = true // no readiness probes: a running container is ready
+		// Without probes a running container is started and ready.
+		started, cs.Ready = true, true
+		if probes != nil {
+			started, cs.Ready = probes(spec.Name, latest.ID)
+		}
 		cs.State.Running = &v1alpha1.ContainerStateRunning{StartedAt: apiTime(latest.StartedAt)}
 	case runtime.StateExited:
 		if waiting != nil {

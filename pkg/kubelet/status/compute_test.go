@@ -263,3 +263,32 @@ func TestComputeIsStable(t *testing.T) {
 		t.Errorf("recomputing from the same facts later changed the status: %s %v", patch, err)
 	}
 }
+
+func TestProbesDecideReadiness(t *testing.T) {
+	p := pod(v1alpha1.RestartPolicyAlways, "web", "sidecar")
+	probes := map[string][2]bool{ // by container ID: started, ready
+		"web-0":     {true, false},
+		"sidecar-0": {true, true},
+	}
+	in := Input{Pod: p, Containers: []runtime.Container{running("web", 0), running("sidecar", 0)}, Now: now,
+		Probes: func(name, id string) (bool, bool) { r := probes[id]; return r[0], r[1] }}
+	st := Compute(in)
+	if st.Phase != v1alpha1.PodRunning || st.ContainerStatuses[0].Ready || !st.ContainerStatuses[1].Ready {
+		t.Fatalf("phase %s, ready %v %v: want Running with web unready", st.Phase, st.ContainerStatuses[0].Ready, st.ContainerStatuses[1].Ready)
+	}
+	for _, cond := range []v1alpha1.PodConditionType{v1alpha1.PodReady, v1alpha1.ContainersReady} {
+		c := findCondition(st.Conditions, cond)
+		if c == nil || c.Status != v1alpha1.ConditionFalse || c.Message != "containers with unready status: [web]" {
+			t.Errorf("%s: %+v", cond, c)
+		}
+	}
+	// Not started yet (a startup probe): neither started nor ready.
+	probes["web-0"] = [2]bool{false, false}
+	if cs := Compute(in).ContainerStatuses[0]; *cs.Started || cs.Ready {
+		t.Errorf("before startup: started %v ready %v", *cs.Started, cs.Ready)
+	}
+	probes["web-0"] = [2]bool{true, true}
+	if c := findCondition(Compute(in).Conditions, v1alpha1.PodReady); c.Status != v1alpha1.ConditionTrue {
+		t.Errorf("all ready: Ready %s", c.Status)
+	}
+}

@@ -70,3 +70,30 @@ func imageIsLatest(image string) bool {
 	i := strings.LastIndex(name, ":")
 	return i < 0 || name[i+1:] == "latest"
 }
+
+// SetDefaults_Probe fills in a probe's timing as core/v1 does: every 10 s,
+// 1 s timeout, one success, three failures.
+func SetDefaults_Probe(p *Probe) {
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+}
+
+// SetDefaults_HTTPGetAction defaults the path to / and the scheme to HTTP.
+func SetDefaults_HTTPGetAction(a *HTTPGetAction) {
+	if a.Path == "" {
+		a.Path = "/"
+	}
+	if a.Scheme == "" {
+		a.Scheme = URISchemeHTTP
+	}
+}

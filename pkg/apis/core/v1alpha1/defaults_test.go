@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 )
@@ -134,5 +135,25 @@ func TestPodListItemsAreDefaulted(t *testing.T) {
 		if got := item.Spec.Containers[0].ImagePullPolicy; got != want {
 			t.Errorf("items[%d] imagePullPolicy = %q, want %q", i, got, want)
 		}
+	}
+}
+
+func TestProbeDefaults(t *testing.T) {
+	pod := &v1alpha1.Pod{Spec: v1alpha1.PodSpec{Containers: []v1alpha1.Container{{
+		Name: "web", Image: "web:1",
+		ReadinessProbe: &v1alpha1.Probe{ProbeHandler: v1alpha1.ProbeHandler{HTTPGet: &v1alpha1.HTTPGetAction{Port: intstr.FromInt32(80)}}},
+		LivenessProbe:  &v1alpha1.Probe{ProbeHandler: v1alpha1.ProbeHandler{TCPSocket: &v1alpha1.TCPSocketAction{Port: intstr.FromInt32(80)}}, PeriodSeconds: 2, FailureThreshold: 1},
+	}}}}
+	v1alpha1.SetObjectDefaults_Pod(pod)
+	r := pod.Spec.Containers[0].ReadinessProbe
+	if r.PeriodSeconds != 10 || r.TimeoutSeconds != 1 || r.SuccessThreshold != 1 || r.FailureThreshold != 3 {
+		t.Errorf("readiness timing defaults: %+v", r)
+	}
+	if r.HTTPGet.Path != "/" || r.HTTPGet.Scheme != v1alpha1.URISchemeHTTP {
+		t.Errorf("httpGet defaults: path %q scheme %q", r.HTTPGet.Path, r.HTTPGet.Scheme)
+	}
+	l := pod.Spec.Containers[0].LivenessProbe
+	if l.PeriodSeconds != 2 || l.FailureThreshold != 1 || l.TimeoutSeconds != 1 {
+		t.Errorf("set values must be kept, unset ones defaulted: %+v", l)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // +genclient
@@ -179,6 +180,146 @@ type Container struct {
 	// at most.
 	// +optional
 	Resources ResourceRequirements `json:"resources,omitempty"`
+
+	// LivenessProbe is checked periodically while the container runs; when
+	// it fails failureThreshold times in a row the kubelet restarts the
+	// container, under the pod's restart policy.
+	// +optional
+	LivenessProbe *Probe `json:"livenessProbe,omitempty"`
+
+	// ReadinessProbe is checked periodically while the container runs; the
+	// container is ready, and takes part in the pod's Ready condition, only
+	// while it succeeds. Without one a running container is ready.
+	// +optional
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+
+	// StartupProbe holds the liveness and readiness probes off until it
+	// succeeds once; when it fails failureThreshold times in a row the
+	// container is restarted, as for a failed liveness probe.
+	// +optional
+	StartupProbe *Probe `json:"startupProbe,omitempty"`
+}
+
+// Probe is a health check the kubelet runs against a container, as core/v1's.
+type Probe struct {
+	// The action the probe takes: exactly one of exec, httpGet, tcpSocket
+	// and grpc.
+	ProbeHandler `json:",inline"`
+
+	// InitialDelaySeconds is how long after the container started the first
+	// probe runs.
+	// +optional
+	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
+
+	// TimeoutSeconds is how long one probe may take before it counts as a
+	// failure. Defaults to 1; at least 1.
+	// +optional
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
+
+	// PeriodSeconds is how often the probe runs. Defaults to 10; at least 1.
+	// +optional
+	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
+
+	// SuccessThreshold is how many successes in a row, after a failure,
+	// make the probe succeed. Defaults to 1; must be 1 for liveness and
+	// startup probes.
+	// +optional
+	SuccessThreshold int32 `json:"successThreshold,omitempty"`
+
+	// FailureThreshold is how many failures in a row make the probe fail.
+	// Defaults to 3; at least 1.
+	// +optional
+	FailureThreshold int32 `json:"failureThreshold,omitempty"`
+
+	// TerminationGracePeriodSeconds, for a liveness or startup probe, is the
+	// grace the container gets when the probe's failure restarts it, in
+	// place of the pod's terminationGracePeriodSeconds. Not allowed on a
+	// readiness probe.
+	// +optional
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+}
+
+// ProbeHandler is the action a probe takes; exactly one of its fields is set.
+type ProbeHandler struct {
+	// Exec runs a command in the container; exit code 0 is success.
+	// +optional
+	Exec *ExecAction `json:"exec,omitempty"`
+	// HTTPGet sends an HTTP GET request; a status from 200 to 399 is success.
+	// +optional
+	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
+	// TCPSocket opens a TCP connection; connecting is success.
+	// +optional
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	// GRPC calls the gRPC health checking service (grpc.health.v1); SERVING
+	// is success.
+	// +optional
+	GRPC *GRPCAction `json:"grpc,omitempty"`
+}
+
+// ExecAction runs a command in the container.
+type ExecAction struct {
+	// Command is the command line, run directly, not in a shell.
+	// +optional
+	// +listType=atomic
+	Command []string `json:"command,omitempty"`
+}
+
+// URIScheme is the scheme of an HTTP probe.
+// +enum
+type URIScheme string
+
+const (
+	// URISchemeHTTP: plain HTTP.
+	URISchemeHTTP URIScheme = "HTTP"
+	// URISchemeHTTPS: HTTPS, without verifying the server's certificate.
+	URISchemeHTTPS URIScheme = "HTTPS"
+)
+
+// HTTPGetAction is the HTTP GET request of a probe.
+type HTTPGetAction struct {
+	// Path of the request. Defaults to "/".
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Port is the port number, or the name of one of the container's ports.
+	Port intstr.IntOrString `json:"port"`
+	// Host to connect to; defaults to the pod's IP.
+	// +optional
+	Host string `json:"host,omitempty"`
+	// Scheme is HTTP or HTTPS. Defaults to HTTP.
+	// +optional
+	Scheme URIScheme `json:"scheme,omitempty"`
+	// HTTPHeaders are extra request headers.
+	// +optional
+	// +listType=atomic
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is one header of an HTTP probe's request.
+type HTTPHeader struct {
+	// Name of the header.
+	Name string `json:"name"`
+	// Value of the header.
+	Value string `json:"value"`
+}
+
+// TCPSocketAction is the TCP connection of a probe.
+type TCPSocketAction struct {
+	// Port is the port number, or the name of one of the container's ports.
+	Port intstr.IntOrString `json:"port"`
+	// Host to connect to; defaults to the pod's IP.
+	// +optional
+	Host string `json:"host,omitempty"`
+}
+
+// GRPCAction is the gRPC health check of a probe.
+type GRPCAction struct {
+	// Port is the port number of the gRPC server.
+	Port int32 `json:"port"`
+	// Service is the service name sent in the health check request; empty
+	// asks about the server as a whole.
+	// +optional
+	// +default=""
+	Service *string `json:"service"`
 }
 
 // EnvVar is one environment variable of a container.

@@ -178,6 +178,46 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*ExecAction)(nil), (*core.ExecAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_ExecAction_To_core_ExecAction(a.(*ExecAction), b.(*core.ExecAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.ExecAction)(nil), (*ExecAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_ExecAction_To_v1alpha1_ExecAction(a.(*core.ExecAction), b.(*ExecAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*GRPCAction)(nil), (*core.GRPCAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_GRPCAction_To_core_GRPCAction(a.(*GRPCAction), b.(*core.GRPCAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.GRPCAction)(nil), (*GRPCAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_GRPCAction_To_v1alpha1_GRPCAction(a.(*core.GRPCAction), b.(*GRPCAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*HTTPGetAction)(nil), (*core.HTTPGetAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_HTTPGetAction_To_core_HTTPGetAction(a.(*HTTPGetAction), b.(*core.HTTPGetAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.HTTPGetAction)(nil), (*HTTPGetAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_HTTPGetAction_To_v1alpha1_HTTPGetAction(a.(*core.HTTPGetAction), b.(*HTTPGetAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*HTTPHeader)(nil), (*core.HTTPHeader)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_HTTPHeader_To_core_HTTPHeader(a.(*HTTPHeader), b.(*core.HTTPHeader), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.HTTPHeader)(nil), (*HTTPHeader)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_HTTPHeader_To_v1alpha1_HTTPHeader(a.(*core.HTTPHeader), b.(*HTTPHeader), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*Lease)(nil), (*core.Lease)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_Lease_To_core_Lease(a.(*Lease), b.(*core.Lease), scope)
 	}); err != nil {
@@ -418,6 +458,26 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*Probe)(nil), (*core.Probe)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_Probe_To_core_Probe(a.(*Probe), b.(*core.Probe), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.Probe)(nil), (*Probe)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_Probe_To_v1alpha1_Probe(a.(*core.Probe), b.(*Probe), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*ProbeHandler)(nil), (*core.ProbeHandler)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_ProbeHandler_To_core_ProbeHandler(a.(*ProbeHandler), b.(*core.ProbeHandler), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.ProbeHandler)(nil), (*ProbeHandler)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_ProbeHandler_To_v1alpha1_ProbeHandler(a.(*core.ProbeHandler), b.(*ProbeHandler), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*ResourceRequirements)(nil), (*core.ResourceRequirements)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_ResourceRequirements_To_core_ResourceRequirements(a.(*ResourceRequirements), b.(*core.ResourceRequirements), scope)
 	}); err != nil {
@@ -425,6 +485,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*core.ResourceRequirements)(nil), (*ResourceRequirements)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_core_ResourceRequirements_To_v1alpha1_ResourceRequirements(a.(*core.ResourceRequirements), b.(*ResourceRequirements), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*TCPSocketAction)(nil), (*core.TCPSocketAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_TCPSocketAction_To_core_TCPSocketAction(a.(*TCPSocketAction), b.(*core.TCPSocketAction), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.TCPSocketAction)(nil), (*TCPSocketAction)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_TCPSocketAction_To_v1alpha1_TCPSocketAction(a.(*core.TCPSocketAction), b.(*TCPSocketAction), scope)
 	}); err != nil {
 		return err
 	}
@@ -772,6 +842,86 @@ func autoConvert_core_EventSource_To_v1alpha1_EventSource(in *core.EventSource, 
 // Convert_core_EventSource_To_v1alpha1_EventSource is an autogenerated conversion function.
 func Convert_core_EventSource_To_v1alpha1_EventSource(in *core.EventSource, out *EventSource, s conversion.Scope) error {
 	return autoConvert_core_EventSource_To_v1alpha1_EventSource(in, out, s)
+}
+
+func autoConvert_v1alpha1_ExecAction_To_core_ExecAction(in *ExecAction, out *core.ExecAction, s conversion.Scope) error {
+	*out = *(*core.ExecAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_ExecAction_To_core_ExecAction is an autogenerated conversion function.
+func Convert_v1alpha1_ExecAction_To_core_ExecAction(in *ExecAction, out *core.ExecAction, s conversion.Scope) error {
+	return autoConvert_v1alpha1_ExecAction_To_core_ExecAction(in, out, s)
+}
+
+func autoConvert_core_ExecAction_To_v1alpha1_ExecAction(in *core.ExecAction, out *ExecAction, s conversion.Scope) error {
+	*out = *(*ExecAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_ExecAction_To_v1alpha1_ExecAction is an autogenerated conversion function.
+func Convert_core_ExecAction_To_v1alpha1_ExecAction(in *core.ExecAction, out *ExecAction, s conversion.Scope) error {
+	return autoConvert_core_ExecAction_To_v1alpha1_ExecAction(in, out, s)
+}
+
+func autoConvert_v1alpha1_GRPCAction_To_core_GRPCAction(in *GRPCAction, out *core.GRPCAction, s conversion.Scope) error {
+	*out = *(*core.GRPCAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_GRPCAction_To_core_GRPCAction is an autogenerated conversion function.
+func Convert_v1alpha1_GRPCAction_To_core_GRPCAction(in *GRPCAction, out *core.GRPCAction, s conversion.Scope) error {
+	return autoConvert_v1alpha1_GRPCAction_To_core_GRPCAction(in, out, s)
+}
+
+func autoConvert_core_GRPCAction_To_v1alpha1_GRPCAction(in *core.GRPCAction, out *GRPCAction, s conversion.Scope) error {
+	*out = *(*GRPCAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_GRPCAction_To_v1alpha1_GRPCAction is an autogenerated conversion function.
+func Convert_core_GRPCAction_To_v1alpha1_GRPCAction(in *core.GRPCAction, out *GRPCAction, s conversion.Scope) error {
+	return autoConvert_core_GRPCAction_To_v1alpha1_GRPCAction(in, out, s)
+}
+
+func autoConvert_v1alpha1_HTTPGetAction_To_core_HTTPGetAction(in *HTTPGetAction, out *core.HTTPGetAction, s conversion.Scope) error {
+	*out = *(*core.HTTPGetAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_HTTPGetAction_To_core_HTTPGetAction is an autogenerated conversion function.
+func Convert_v1alpha1_HTTPGetAction_To_core_HTTPGetAction(in *HTTPGetAction, out *core.HTTPGetAction, s conversion.Scope) error {
+	return autoConvert_v1alpha1_HTTPGetAction_To_core_HTTPGetAction(in, out, s)
+}
+
+func autoConvert_core_HTTPGetAction_To_v1alpha1_HTTPGetAction(in *core.HTTPGetAction, out *HTTPGetAction, s conversion.Scope) error {
+	*out = *(*HTTPGetAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_HTTPGetAction_To_v1alpha1_HTTPGetAction is an autogenerated conversion function.
+func Convert_core_HTTPGetAction_To_v1alpha1_HTTPGetAction(in *core.HTTPGetAction, out *HTTPGetAction, s conversion.Scope) error {
+	return autoConvert_core_HTTPGetAction_To_v1alpha1_HTTPGetAction(in, out, s)
+}
+
+func autoConvert_v1alpha1_HTTPHeader_To_core_HTTPHeader(in *HTTPHeader, out *core.HTTPHeader, s conversion.Scope) error {
+	*out = *(*core.HTTPHeader)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_HTTPHeader_To_core_HTTPHeader is an autogenerated conversion function.
+func Convert_v1alpha1_HTTPHeader_To_core_HTTPHeader(in *HTTPHeader, out *core.HTTPHeader, s conversion.Scope) error {
+	return autoConvert_v1alpha1_HTTPHeader_To_core_HTTPHeader(in, out, s)
+}
+
+func autoConvert_core_HTTPHeader_To_v1alpha1_HTTPHeader(in *core.HTTPHeader, out *HTTPHeader, s conversion.Scope) error {
+	*out = *(*HTTPHeader)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_HTTPHeader_To_v1alpha1_HTTPHeader is an autogenerated conversion function.
+func Convert_core_HTTPHeader_To_v1alpha1_HTTPHeader(in *core.HTTPHeader, out *HTTPHeader, s conversion.Scope) error {
+	return autoConvert_core_HTTPHeader_To_v1alpha1_HTTPHeader(in, out, s)
 }
 
 func autoConvert_v1alpha1_Lease_To_core_Lease(in *Lease, out *core.Lease, s conversion.Scope) error {
@@ -1371,6 +1521,46 @@ func Convert_core_PreferredSchedulingTerm_To_v1alpha1_PreferredSchedulingTerm(in
 	return autoConvert_core_PreferredSchedulingTerm_To_v1alpha1_PreferredSchedulingTerm(in, out, s)
 }
 
+func autoConvert_v1alpha1_Probe_To_core_Probe(in *Probe, out *core.Probe, s conversion.Scope) error {
+	*out = *(*core.Probe)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_Probe_To_core_Probe is an autogenerated conversion function.
+func Convert_v1alpha1_Probe_To_core_Probe(in *Probe, out *core.Probe, s conversion.Scope) error {
+	return autoConvert_v1alpha1_Probe_To_core_Probe(in, out, s)
+}
+
+func autoConvert_core_Probe_To_v1alpha1_Probe(in *core.Probe, out *Probe, s conversion.Scope) error {
+	*out = *(*Probe)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_Probe_To_v1alpha1_Probe is an autogenerated conversion function.
+func Convert_core_Probe_To_v1alpha1_Probe(in *core.Probe, out *Probe, s conversion.Scope) error {
+	return autoConvert_core_Probe_To_v1alpha1_Probe(in, out, s)
+}
+
+func autoConvert_v1alpha1_ProbeHandler_To_core_ProbeHandler(in *ProbeHandler, out *core.ProbeHandler, s conversion.Scope) error {
+	*out = *(*core.ProbeHandler)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_ProbeHandler_To_core_ProbeHandler is an autogenerated conversion function.
+func Convert_v1alpha1_ProbeHandler_To_core_ProbeHandler(in *ProbeHandler, out *core.ProbeHandler, s conversion.Scope) error {
+	return autoConvert_v1alpha1_ProbeHandler_To_core_ProbeHandler(in, out, s)
+}
+
+func autoConvert_core_ProbeHandler_To_v1alpha1_ProbeHandler(in *core.ProbeHandler, out *ProbeHandler, s conversion.Scope) error {
+	*out = *(*ProbeHandler)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_ProbeHandler_To_v1alpha1_ProbeHandler is an autogenerated conversion function.
+func Convert_core_ProbeHandler_To_v1alpha1_ProbeHandler(in *core.ProbeHandler, out *ProbeHandler, s conversion.Scope) error {
+	return autoConvert_core_ProbeHandler_To_v1alpha1_ProbeHandler(in, out, s)
+}
+
 func autoConvert_v1alpha1_ResourceRequirements_To_core_ResourceRequirements(in *ResourceRequirements, out *core.ResourceRequirements, s conversion.Scope) error {
 	*out = *(*core.ResourceRequirements)(unsafe.Pointer(in))
 	return nil
@@ -1389,6 +1579,26 @@ func autoConvert_core_ResourceRequirements_To_v1alpha1_ResourceRequirements(in *
 // Convert_core_ResourceRequirements_To_v1alpha1_ResourceRequirements is an autogenerated conversion function.
 func Convert_core_ResourceRequirements_To_v1alpha1_ResourceRequirements(in *core.ResourceRequirements, out *ResourceRequirements, s conversion.Scope) error {
 	return autoConvert_core_ResourceRequirements_To_v1alpha1_ResourceRequirements(in, out, s)
+}
+
+func autoConvert_v1alpha1_TCPSocketAction_To_core_TCPSocketAction(in *TCPSocketAction, out *core.TCPSocketAction, s conversion.Scope) error {
+	*out = *(*core.TCPSocketAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_TCPSocketAction_To_core_TCPSocketAction is an autogenerated conversion function.
+func Convert_v1alpha1_TCPSocketAction_To_core_TCPSocketAction(in *TCPSocketAction, out *core.TCPSocketAction, s conversion.Scope) error {
+	return autoConvert_v1alpha1_TCPSocketAction_To_core_TCPSocketAction(in, out, s)
+}
+
+func autoConvert_core_TCPSocketAction_To_v1alpha1_TCPSocketAction(in *core.TCPSocketAction, out *TCPSocketAction, s conversion.Scope) error {
+	*out = *(*TCPSocketAction)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_TCPSocketAction_To_v1alpha1_TCPSocketAction is an autogenerated conversion function.
+func Convert_core_TCPSocketAction_To_v1alpha1_TCPSocketAction(in *core.TCPSocketAction, out *TCPSocketAction, s conversion.Scope) error {
+	return autoConvert_core_TCPSocketAction_To_v1alpha1_TCPSocketAction(in, out, s)
 }
 
 func autoConvert_v1alpha1_Taint_To_core_Taint(in *Taint, out *core.Taint, s conversion.Scope) error {

@@ -92,6 +92,26 @@ func (in EventSource) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ExecAction) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ExecAction"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in GRPCAction) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.GRPCAction"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in HTTPGetAction) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.HTTPGetAction"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in HTTPHeader) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.HTTPHeader"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Lease) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Lease"
 }
@@ -212,8 +232,23 @@ func (in PreferredSchedulingTerm) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Probe) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ProbeHandler) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ProbeHandler"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ResourceRequirements) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ResourceRequirements"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TCPSocketAction) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.TCPSocketAction"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

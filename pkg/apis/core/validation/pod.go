@@ -237,6 +237,7 @@ func validateContainers(containers []core.Container, fldPath *field.Path) field.
 		allErrs = append(allErrs, validateEnv(ctr.Env, idxPath.Child("env"))...)
 		allErrs = append(allErrs, ports.validate(ctr.Ports, idxPath.Child("ports"))...)
 		allErrs = append(allErrs, validateResourceRequirements(&ctr.Resources, idxPath.Child("resources"))...)
+		allErrs = append(allErrs, validateContainerProbes(ctr, idxPath)...)
 	}
 	return allErrs
 }

@@ -282,6 +282,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: imagePullPolicy
       type:
         scalar: string
+    - name: livenessProbe
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe
     - name: name
       type:
         scalar: string
@@ -295,10 +298,16 @@ var schemaYAML = typed.YAMLObject(`types:
           keys:
           - containerPort
           - protocol
+    - name: readinessProbe
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe
     - name: resources
       type:
         namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ResourceRequirements
       default: {}
+    - name: startupProbe
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe
     - name: workingDir
       type:
         scalar: string
@@ -482,6 +491,58 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: host
       type:
         scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ExecAction
+  map:
+    fields:
+    - name: command
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.GRPCAction
+  map:
+    fields:
+    - name: port
+      type:
+        scalar: numeric
+      default: 0
+    - name: service
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.HTTPGetAction
+  map:
+    fields:
+    - name: host
+      type:
+        scalar: string
+    - name: httpHeaders
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.HTTPHeader
+          elementRelationship: atomic
+    - name: path
+      type:
+        scalar: string
+    - name: port
+      type:
+        namedType: io.k8s.apimachinery.pkg.util.intstr.IntOrString
+    - name: scheme
+      type:
+        scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.HTTPHeader
+  map:
+    fields:
+    - name: name
+      type:
+        scalar: string
+      default: ""
+    - name: value
+      type:
+        scalar: string
+      default: ""
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Lease
   map:
     fields:
@@ -878,6 +939,39 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: numeric
       default: 0
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe
+  map:
+    fields:
+    - name: exec
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ExecAction
+    - name: failureThreshold
+      type:
+        scalar: numeric
+    - name: grpc
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.GRPCAction
+    - name: httpGet
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.HTTPGetAction
+    - name: initialDelaySeconds
+      type:
+        scalar: numeric
+    - name: periodSeconds
+      type:
+        scalar: numeric
+    - name: successThreshold
+      type:
+        scalar: numeric
+    - name: tcpSocket
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.TCPSocketAction
+    - name: terminationGracePeriodSeconds
+      type:
+        scalar: numeric
+    - name: timeoutSeconds
+      type:
+        scalar: numeric
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ResourceRequirements
   map:
     fields:
@@ -891,6 +985,15 @@ var schemaYAML = typed.YAMLObject(`types:
         map:
           elementType:
             namedType: io.k8s.apimachinery.pkg.api.resource.Quantity
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.TCPSocketAction
+  map:
+    fields:
+    - name: host
+      type:
+        scalar: string
+    - name: port
+      type:
+        namedType: io.k8s.apimachinery.pkg.util.intstr.IntOrString
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Taint
   map:
     fields:

@@ -144,3 +144,6 @@ func (c *Cache) RemovePod(ctx context.Context, uid types.UID) error {
 	defer c.Invalidate()
 	return c.Runtime.RemovePod(ctx, uid)
 }
+
+// Unwrap implements runtime.Wrapper.
+func (c *Cache) Unwrap() runtime.Runtime { return c.Runtime }

@@ -164,6 +164,28 @@ func (r *Runtime) fifoPath(uid types.UID, id, stream string) string {
 	return filepath.Join(r.podDir(uid), "fifo", id+"."+stream)
 }
 
+// workDir is the container's working directory, always under the
+// container's own directory: a workingDir in the spec is a path inside it.
+func (r *Runtime) workDir(pod *v1alpha1.Pod, c *v1alpha1.Container) string {
+	containerDir := filepath.Join(r.podDir(pod.UID), c.Name)
+	if c.WorkingDir != "" {
+		return filepath.Join(containerDir, filepath.Clean("/"+c.WorkingDir))
+	}
+	return containerDir
+}
+
+// environ returns the PATH a command is looked up in, the container's env,
+// and the whole process environment of container id.
+func (r *Runtime) environ(pod *v1alpha1.Pod, c *v1alpha1.Container, id string) (string, []v1alpha1.EnvVar, []string) {
+	pathEnv := os.Getenv("PATH")
+	if pathEnv == "" {
+		pathEnv = defaultPath
+	}
+	base := map[string]string{"PATH": pathEnv, "HOME": filepath.Join(r.podDir(pod.UID), c.Name), "HOSTNAME": pod.Name}
+	env := runtime.ContainerEnv(c, base)
+	return pathEnv, env, buildEnviron(base, env, r.root, id)
+}
+
 // StartContainer implements runtime.Runtime.
 func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1alpha1.Container, attempt uint32) (string, error) {
 	id, err := newID()
@@ -171,13 +193,7 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 		return "", err
 	}
 	podDir := r.podDir(pod.UID)
-	// The working directory is always under the container's own directory:
-	// a workingDir in the spec is a path inside it.
-	containerDir := filepath.Join(podDir, c.Name)
-	workDir := containerDir
-	if c.WorkingDir != "" {
-		workDir = filepath.Join(containerDir, filepath.Clean("/"+c.WorkingDir))
-	}
+	workDir := r.workDir(pod, c)
 	logPath := filepath.Join(podDir, "logs", c.Name, fmt.Sprintf("%d.log", attempt))
 	for _, dir := range []string{workDir, filepath.Dir(logPath), filepath.Join(podDir, "fifo")} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -185,15 +201,9 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 		}
 	}
 
-	pathEnv := os.Getenv("PATH")
-	if pathEnv == "" {
-		pathEnv = defaultPath
-	}
-	base := map[string]string{"PATH": pathEnv, "HOME": containerDir, "HOSTNAME": pod.Name}
-	env := runtime.ContainerEnv(c, base)
+	pathEnv, env, environ := r.environ(pod, c, id)
 	command, args := runtime.ContainerCommand(c, env)
 	argv := append(command, args...)
-	environ := buildEnviron(base, env, r.root, id)
 
 	now := time.Now()
 	rec := record{Container: runtime.Container{

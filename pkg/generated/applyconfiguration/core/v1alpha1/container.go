@@ -48,6 +48,18 @@ type ContainerApplyConfiguration struct {
 	// Resources are the compute resources the container requests and may use
 	// at most.
 	Resources *ResourceRequirementsApplyConfiguration `json:"resources,omitempty"`
+	// LivenessProbe is checked periodically while the container runs; when
+	// it fails failureThreshold times in a row the kubelet restarts the
+	// container, under the pod's restart policy.
+	LivenessProbe *ProbeApplyConfiguration `json:"livenessProbe,omitempty"`
+	// ReadinessProbe is checked periodically while the container runs; the
+	// container is ready, and takes part in the pod's Ready condition, only
+	// while it succeeds. Without one a running container is ready.
+	ReadinessProbe *ProbeApplyConfiguration `json:"readinessProbe,omitempty"`
+	// StartupProbe holds the liveness and readiness probes off until it
+	// succeeds once; when it fails failureThreshold times in a row the
+	// container is restarted, as for a failed liveness probe.
+	StartupProbe *ProbeApplyConfiguration `json:"startupProbe,omitempty"`
 }
 
 // ContainerApplyConfiguration constructs a declarative configuration of the Container type for use with
@@ -139,5 +151,29 @@ func (b *ContainerApplyConfiguration) WithPorts(values ...*ContainerPortApplyCon
 // If called multiple times, the Resources field is set to the value of the last call.
 func (b *ContainerApplyConfiguration) WithResources(value *ResourceRequirementsApplyConfiguration) *ContainerApplyConfiguration {
 	b.Resources = value
+	return b
+}
+
+// WithLivenessProbe sets the LivenessProbe field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LivenessProbe field is set to the value of the last call.
+func (b *ContainerApplyConfiguration) WithLivenessProbe(value *ProbeApplyConfiguration) *ContainerApplyConfiguration {
+	b.LivenessProbe = value
+	return b
+}
+
+// WithReadinessProbe sets the ReadinessProbe field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ReadinessProbe field is set to the value of the last call.
+func (b *ContainerApplyConfiguration) WithReadinessProbe(value *ProbeApplyConfiguration) *ContainerApplyConfiguration {
+	b.ReadinessProbe = value
+	return b
+}
+
+// WithStartupProbe sets the StartupProbe field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the StartupProbe field is set to the value of the last call.
+func (b *ContainerApplyConfiguration) WithStartupProbe(value *ProbeApplyConfiguration) *ContainerApplyConfiguration {
+	b.StartupProbe = value
 	return b
 }
