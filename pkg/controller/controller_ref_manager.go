@@ -14,6 +14,7 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/klog/v2"
 
+	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 )
@@ -196,16 +197,55 @@ func deleteOwnerRefPatch(uid, ownerUID types.UID) ([]byte, error) {
 	return p, nil
 }
 
-// RecheckDeletionTimestamp returns a CanAdopt that fetches the controller
-// fresh and refuses when it is being deleted or is another object now.
-func RecheckDeletionTimestamp(get func(ctx context.Context) (metav1.Object, error)) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		obj, err := get(ctx)
+// ReplicaSetControllerRefManager claims ReplicaSets for a Deployment.
+type ReplicaSetControllerRefManager struct {
+	RefManager
+	Client        clientset.Interface
+	ControllerGVK schema.GroupVersionKind
+}
+
+// ClaimReplicaSets returns the ReplicaSets the controller owns after
+// adopting the matching orphans and releasing the owned that no longer
+// match.
+func (m *ReplicaSetControllerRefManager) ClaimReplicaSets(ctx context.Context, rss []*appsv1alpha1.ReplicaSet) ([]*appsv1alpha1.ReplicaSet, error) {
+	var claimed []*appsv1alpha1.ReplicaSet
+	var errs []error
+	match := func(obj metav1.Object) bool { return m.Selector.Matches(labels.Set(obj.GetLabels())) }
+	for _, rs := range rss {
+		ok, err := m.claim(ctx, rs, match, m.patch(true), m.patch(false))
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
-		if obj.GetDeletionTimestamp() != nil {
-			return fmt.Errorf("%v/%v has just been deleted at %v", obj.GetNamespace(), obj.GetName(), obj.GetDeletionTimestamp())
+		if ok {
+			claimed = append(claimed, rs)
+		}
+	}
+	return claimed, utilerrors.NewAggregate(errs)
+}
+
+func (m *ReplicaSetControllerRefManager) patch(adopt bool) func(context.Context, metav1.Object) error {
+	return func(ctx context.Context, obj metav1.Object) error {
+		var patch []byte
+		var err error
+		if adopt {
+			patch, err = json.Marshal(map[string]any{"metadata": map[string]any{
+				"ownerReferences": []metav1.OwnerReference{*NewControllerRef(m.Controller, m.ControllerGVK)},
+				"uid":             obj.GetUID(),
+			}})
+		} else {
+			patch, err = deleteOwnerRefPatch(obj.GetUID(), m.Controller.GetUID())
+		}
+		if err != nil {
+			return fmt.Errorf("encode patch: %w", err)
+		}
+		klog.V(2).InfoS("Changing the controllerRef of a replica set", "replicaSet", klog.KObj(obj), "controller", klog.KObj(m.Controller), "adopt", adopt)
+		_, err = m.Client.AppsV1alpha1().ReplicaSets(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		if err != nil && !adopt && (apierrors.IsNotFound(err) || apierrors.IsInvalid(err) || apierrors.IsConflict(err)) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("patch replica set %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 		}
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/pkg/client/events"
+	"skiff.dev/skiff/pkg/controller/deployment"
 	"skiff.dev/skiff/pkg/controller/garbagecollector"
 	"skiff.dev/skiff/pkg/controller/nodelifecycle"
 	"skiff.dev/skiff/pkg/controller/podgc"
@@ -72,6 +73,7 @@ func descriptors() []controllerDescriptor {
 		{name: "taint-eviction-controller", init: newTaintEviction},
 		{name: "pod-garbage-collector-controller", aliases: []string{"podgc"}, init: newPodGC},
 		{name: "replicaset-controller", aliases: []string{"replicaset"}, init: newReplicaSet},
+		{name: "deployment-controller", aliases: []string{"deployment"}, init: newDeployment},
 	}
 }
 
@@ -170,6 +172,17 @@ func newReplicaSet(c *ControllerContext) (runFunc, error) {
 		return nil, err
 	}
 	workers := c.Options.ConcurrentRSSyncs
+	return func(ctx context.Context) { ctrl.Run(ctx, workers) }, nil
+}
+
+func newDeployment(c *ControllerContext) (runFunc, error) {
+	apps := c.Informers.Apps().V1alpha1()
+	ctrl, err := deployment.New(c.Client, apps.Deployments(), apps.ReplicaSets(), c.Informers.Core().V1alpha1().Pods(),
+		c.recorder("deployment-controller"), c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	workers := c.Options.ConcurrentDeploymentSyncs
 	return func(ctx context.Context) { ctrl.Run(ctx, workers) }, nil
 }
 
