@@ -52,6 +52,7 @@ func NewCommand(streams Streams) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&g.context, "context", "", "The kubeconfig context to use.")
 	cmd.PersistentFlags().StringVarP(&g.namespace, "namespace", "n", "", "The namespace (default: the context's, else default).")
 	cmd.AddCommand(newLogsCommand(g, streams))
+	cmd.AddCommand(newRolloutCommand(g, streams))
 	return cmd
 }
 
