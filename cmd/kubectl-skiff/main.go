@@ -1,5 +1,5 @@
 // Command kubectl-skiff is the `kubectl skiff` plugin: put it on PATH and
-// run `kubectl skiff logs POD` or `kubectl skiff rollout status deployment/NAME`.
+// run `kubectl skiff logs POD`.
 package main
 
 import (

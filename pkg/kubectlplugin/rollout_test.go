@@ -169,11 +169,21 @@ func TestRolloutPauseResumeRestart(t *testing.T) {
 	var out bytes.Buffer
 	streams := Streams{Out: &out, ErrOut: &out}
 	for _, f := range []func(context.Context, *fake.Clientset) error{
-		func(ctx context.Context, c *fake.Clientset) error { return rolloutPause(ctx, c, "default", "web", nil, streams) },
-		func(ctx context.Context, c *fake.Clientset) error { return rolloutPause(ctx, c, "default", "web", nil, streams) },
-		func(ctx context.Context, c *fake.Clientset) error { return rolloutRestart(ctx, c, "default", "web", nil, streams) },
-		func(ctx context.Context, c *fake.Clientset) error { return rolloutResume(ctx, c, "default", "web", nil, streams) },
-		func(ctx context.Context, c *fake.Clientset) error { return rolloutRestart(ctx, c, "default", "web", nil, streams) },
+		func(ctx context.Context, c *fake.Clientset) error {
+			return rolloutPause(ctx, c, "default", "web", nil, streams)
+		},
+		func(ctx context.Context, c *fake.Clientset) error {
+			return rolloutPause(ctx, c, "default", "web", nil, streams)
+		},
+		func(ctx context.Context, c *fake.Clientset) error {
+			return rolloutRestart(ctx, c, "default", "web", nil, streams)
+		},
+		func(ctx context.Context, c *fake.Clientset) error {
+			return rolloutResume(ctx, c, "default", "web", nil, streams)
+		},
+		func(ctx context.Context, c *fake.Clientset) error {
+			return rolloutRestart(ctx, c, "default", "web", nil, streams)
+		},
 	} {
 		if err := f(ctx, client); err != nil {
 			out.WriteString("error: " + err.Error() + "\n")
