@@ -82,6 +82,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		listCommand(g),
 		watchCommand(g),
 		churnCommand(g),
+		deployCommand(g),
 	)
 	return cmd
 }
