@@ -160,12 +160,16 @@ func waitRolledOut(ctx context.Context, e Env, deployments interface {
 			return false
 		}
 		last = d
+		if d.Status.ObservedGeneration < d.Generation {
+			// The status still describes the previous template.
+			return false
+		}
 		n := int(min(d.Status.AvailableReplicas, d.Status.UpdatedReplicas))
 		if n > shown {
 			bar.Add(n - shown)
 			shown = n
 		}
-		return d.Status.ObservedGeneration >= d.Generation && dutil.DeploymentComplete(d, &d.Status)
+		return dutil.DeploymentComplete(d, &d.Status)
 	})
 	if err != nil {
 		if last != nil {
