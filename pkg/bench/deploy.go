@@ -77,7 +77,7 @@ func Deploy(ctx context.Context, e Env, o DeployOptions) (*report.Result, error)
 	r.Add("ready nodes", float64(ready), report.Count)
 
 	deployments := e.Client.AppsV1alpha1().Deployments(ns)
-	defer func() { r.Notes = append(r.Notes, cleanupDeployment(ctx, e, ns)...) }()
+	defer func() { r.Notes = append(r.Notes, cleanupDeployment(ctx, e, ns, deploymentName, scenario, true)...) }()
 
 	writes := startWriteSampler(ctx, e.Client, time.Second)
 	start := time.Now()
@@ -180,27 +180,28 @@ func waitRolledOut(ctx context.Context, e Env, deployments interface {
 	return nil
 }
 
-// cleanupDeployment deletes the Deployment, its ReplicaSets and pods
-// (through the garbage collector, then directly for what is left).
-func cleanupDeployment(ctx context.Context, e Env, ns string) []string {
+// cleanupDeployment deletes the Deployment name, its ReplicaSets (those
+// labelled with scenario) and the pods in ns (through the garbage
+// collector, then directly for what is left; graceful as deletePods).
+func cleanupDeployment(ctx context.Context, e Env, ns, name, scenario string, graceful bool) []string {
 	if e.Keep {
-		return []string{fmt.Sprintf("kept deployment %s/%s (--keep)", ns, deploymentName)}
+		return []string{fmt.Sprintf("kept deployment %s/%s (--keep)", ns, name)}
 	}
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	var notes []string
 	background := metav1.DeletePropagationBackground
-	err := e.Client.AppsV1alpha1().Deployments(ns).Delete(ctx, deploymentName, metav1.DeleteOptions{PropagationPolicy: &background})
+	err := e.Client.AppsV1alpha1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background})
 	if err != nil && !apierrors.IsNotFound(err) {
 		notes = append(notes, fmt.Sprintf("cleanup: delete deployment: %v", err))
 	}
 	// The garbage collector may be slower than this cleanup: delete the
 	// ReplicaSets too, or they would recreate the pods deleted below.
 	if err := e.Client.AppsV1alpha1().ReplicaSets(ns).DeleteCollection(ctx, metav1.DeleteOptions{PropagationPolicy: &background},
-		metav1.ListOptions{LabelSelector: LabelScenario + "=deploy"}); err != nil && !apierrors.IsNotFound(err) {
+		metav1.ListOptions{LabelSelector: LabelScenario + "=" + scenario}); err != nil && !apierrors.IsNotFound(err) {
 		notes = append(notes, fmt.Sprintf("cleanup: delete replica sets: %v", err))
 	}
-	return append(notes, cleanupNamespace(ctx, e, ns, true)...)
+	return append(notes, cleanupNamespace(ctx, e, ns, graceful)...)
 }
 
 // writeSampler reads the API server's apiserver_request_total every

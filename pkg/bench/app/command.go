@@ -83,6 +83,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		watchCommand(g),
 		churnCommand(g),
 		deployCommand(g),
+		nodeFailureCommand(g),
 	)
 	return cmd
 }

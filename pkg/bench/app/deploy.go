@@ -32,3 +32,22 @@ apiserver_request_total; needs a user allowed to read /metrics).`,
 	fs.StringSliceVar(&o.Command, "command", o.Command, "Container command of the pods, comma-separated.")
 	return cmd
 }
+
+func nodeFailureCommand(g *globalOptions) *cobra.Command {
+	o := bench.NodeFailureOptions{Pods: 100, Spares: 10, TolerationSeconds: 30}
+	cmd := scenarioCommand(g, "node-failure", "Measure recovery from a dead node: its pods running elsewhere",
+		`Registers a node (bench-node-failing) and --spares spare nodes and plays their
+kubelets (Lease heartbeats, pods reported Running and Ready), runs a Deployment
+of --pods replicas on the first node for the controller manager and scheduler
+already in the cluster, then stops that node's heartbeat.
+
+Figures: time until the node is Ready=Unknown, until its first pod is evicted,
+and until every replica runs Ready on the spares. The goal is the controller
+manager's --node-monitor-grace-period plus --toleration-seconds plus 5 s.`,
+		func(ctx context.Context, e bench.Env) (*report.Result, error) { return bench.NodeFailure(ctx, e, o) })
+	fs := cmd.Flags()
+	fs.Int32Var(&o.Pods, "pods", o.Pods, "Replicas on the node that fails.")
+	fs.IntVar(&o.Spares, "spares", o.Spares, "Spare nodes that take the pods over.")
+	fs.Int64Var(&o.TolerationSeconds, "toleration-seconds", o.TolerationSeconds, "The pods' tolerationSeconds for the not-ready and unreachable taints.")
+	return cmd
+}
