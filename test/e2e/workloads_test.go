@@ -16,9 +16,9 @@ import (
 
 // workloadManifest is an apps.skiff.dev Deployment of replicas pods whose
 // container runs until told to stop, with version in its command so that a
-// change of version is a change of template. extra is added to the pod's
-// spec.
-func workloadManifest(name string, replicas int, version string, extra ...string) string {
+// change of version is a change of template. deadline is its
+// progressDeadlineSeconds; extra is added to the pod's spec.
+func workloadManifest(name string, replicas int, version string, deadline int, extra ...string) string {
 	return fmt.Sprintf(`apiVersion: apps.skiff.dev/v1alpha1
 kind: Deployment
 metadata:
@@ -41,22 +41,14 @@ spec:
       - name: main
         image: busybox:1.36
         command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done", "skiff-e2e-workload-%[1]s-%[3]s"]
-`, name, replicas, version, deadline(extra), strings.Join(append([]string{""}, extra...), "\n      "))
+`, name, replicas, version, deadline, strings.Join(append([]string{""}, extra...), "\n      "))
 }
 
-// deadline is a short progress deadline for a Deployment that is meant to
-// get stuck (one with extra pod spec), kubectl's default otherwise.
-func deadline(extra []string) int {
-	if len(extra) > 0 {
-		return 3
-	}
-	return 600
-}
-
-// TestDeploymentsWithKubectl runs the ReplicaSet, Deployment and garbage
-// collector controllers in skiff-controller-manager with the scheduler and
-// two process-runtime kubelets, and drives them as a user does: kubectl
-// apply, kubectl skiff rollout status|undo|history, kubectl delete.
+// TestDeploymentsWithKubectl runs the ReplicaSet, Deployment, garbage
+// collector, node lifecycle and taint eviction controllers in
+// skiff-controller-manager with the scheduler and two process-runtime
+// kubelets, and drives them as a user does: kubectl apply, kubectl skiff
+// rollout status|undo|history, kubectl delete, and a kill -9 of a kubelet.
 func TestDeploymentsWithKubectl(t *testing.T) {
 	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
 	client := server.AdminClient(t)
@@ -64,8 +56,9 @@ func TestDeploymentsWithKubectl(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	framework.StartScheduler(t, server)
+	kubelets := map[string]*framework.Kubelet{}
 	for _, n := range []string{"wl-a", "wl-b"} {
-		framework.StartKubelet(t, server, framework.KubeletOptions{NodeName: n, Runtime: "process"})
+		kubelets[n] = framework.StartKubelet(t, server, framework.KubeletOptions{NodeName: n, Runtime: "process"})
 	}
 	for _, n := range []string{"wl-a", "wl-b"} {
 		framework.WaitFor(t, 30*time.Second, "node "+n+" Ready", func() (bool, error) {
@@ -75,7 +68,8 @@ func TestDeploymentsWithKubectl(t *testing.T) {
 	}
 	framework.Start(t, "skiff-controller-manager", framework.Binary(t, "skiff-controller-manager"),
 		"--kubeconfig", framework.Kubeconfig(t, server, "system:kube-controller-manager"),
-		"--controllers", "replicaset-controller,deployment-controller,garbage-collector-controller", "--secure-port", "0")
+		"--controllers", "replicaset-controller,deployment-controller,garbage-collector-controller,node-lifecycle-controller,taint-eviction-controller",
+		"--node-monitor-grace-period", "25s", "--secure-port", "0")
 
 	plugin := func(args ...string) (string, error) {
 		cmd := k.Command(ctx, framework.BinDir(t), append([]string{"skiff"}, args...)...)
@@ -112,7 +106,7 @@ func TestDeploymentsWithKubectl(t *testing.T) {
 	}
 
 	// 1. Three replicas become available.
-	k.MustRun(t, workloadManifest("web", 3, "v1"), "apply", "-f", "-")
+	k.MustRun(t, workloadManifest("web", 3, "v1", 600), "apply", "-f", "-")
 	out := mustPlugin("rollout", "status", "deployment/web", "--timeout", "120s")
 	if !strings.HasSuffix(out, "deployment \"web\" successfully rolled out\n") {
 		t.Errorf("rollout status printed:\n%s", out)
@@ -141,7 +135,7 @@ func TestDeploymentsWithKubectl(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
-	k.MustRun(t, workloadManifest("web", 3, "v2"), "apply", "-f", "-")
+	k.MustRun(t, workloadManifest("web", 3, "v2", 600), "apply", "-f", "-")
 	mustPlugin("rollout", "status", "sdeploy/web", "--timeout", "120s")
 	stopWatching()
 	<-watched
@@ -182,7 +176,7 @@ func TestDeploymentsWithKubectl(t *testing.T) {
 	})
 
 	// 5. --cascade=orphan leaves them.
-	k.MustRun(t, workloadManifest("keep", 2, "v1"), "apply", "-f", "-")
+	k.MustRun(t, workloadManifest("keep", 2, "v1", 600), "apply", "-f", "-")
 	mustPlugin("rollout", "status", "deployment/keep", "--timeout", "120s")
 	k.MustRun(t, "", "delete", "sdeploy", "keep", "--cascade=orphan", "--timeout=60s")
 	framework.WaitFor(t, 30*time.Second, "keep's replica set orphaned", func() (bool, error) {
@@ -196,9 +190,41 @@ func TestDeploymentsWithKubectl(t *testing.T) {
 
 	// rollout status exits non-zero once the progress deadline passes.
 	// No node has the label, so the pod never runs.
-	k.MustRun(t, workloadManifest("stuck", 1, "v1", `nodeSelector: {nowhere: "true"}`), "apply", "-f", "-")
+	k.MustRun(t, workloadManifest("stuck", 1, "v1", 3, `nodeSelector: {nowhere: "true"}`), "apply", "-f", "-")
 	out, err := plugin("rollout", "status", "deployment/stuck", "--timeout", "60s")
 	if err == nil || !strings.Contains(out, `error: deployment "stuck" exceeded its progress deadline`) {
 		t.Errorf("rollout status of a stuck deployment: %v\n%s", err, out)
 	}
+
+	// 6. kill -9 of a kubelet: its Deployment pods are evicted after their
+	// tolerationSeconds and replaced on the other node.
+	k.MustRun(t, workloadManifest("moves", 4, "v1", 600,
+		"tolerations: [{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 3}]"), "apply", "-f", "-")
+	mustPlugin("rollout", "status", "deployment/moves", "--timeout", "120s")
+	onNode := func() map[string]int {
+		pods, err := client.CoreV1alpha1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=moves"})
+		if err != nil {
+			return nil
+		}
+		m := map[string]int{}
+		for i := range pods.Items {
+			if p := &pods.Items[i]; p.DeletionTimestamp == nil && podRunningAndReady(p) {
+				m[p.Spec.NodeName]++
+			}
+		}
+		return m
+	}
+	placed := onNode()
+	victim, survivor := "wl-a", "wl-b"
+	if placed["wl-a"] == 0 {
+		victim, survivor = "wl-b", "wl-a"
+	}
+	killed := time.Now()
+	kubelets[victim].Kill()
+	framework.WaitFor(t, 120*time.Second, "all 4 moves pods ready on "+survivor, func() (bool, error) {
+		m := onNode()
+		return m[survivor] == 4 && m[victim] == 0, nil
+	})
+	t.Logf("kill -9 of %s's kubelet (it ran %d of 4 pods): all 4 ready on %s after %s (grace 25 s + tolerationSeconds 3 s)",
+		victim, placed[victim], survivor, time.Since(killed).Round(100*time.Millisecond))
 }
