@@ -258,6 +258,10 @@ func rolloutHistory(ctx context.Context, c clientset.Interface, ns, name string,
 		return err
 	}
 	byRev, revs := revisions(rss)
+	if len(revs) == 0 {
+		fmt.Fprintf(streams.Out, "%s/%s \nNo rollout history found.\n", deploymentKind, name)
+		return nil
+	}
 	if o.revision > 0 {
 		rs, ok := byRev[o.revision]
 		if !ok {
