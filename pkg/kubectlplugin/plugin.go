@@ -78,6 +78,7 @@ apply, delete, ...) works with stock kubectl.`,
 		newCordonCommand(f, streams, false),
 		newDrainCommand(f, streams),
 		newRunCommand(f, streams),
+		newRolloutCommand(f, streams),
 	)
 	return cmd
 }

@@ -82,6 +82,8 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		listCommand(g),
 		watchCommand(g),
 		churnCommand(g),
+		deployCommand(g),
+		nodeFailureCommand(g),
 	)
 	return cmd
 }

@@ -14,9 +14,11 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/pkg/client/events"
+	"skiff.dev/skiff/pkg/controller/deployment"
 	"skiff.dev/skiff/pkg/controller/garbagecollector"
 	"skiff.dev/skiff/pkg/controller/nodelifecycle"
 	"skiff.dev/skiff/pkg/controller/podgc"
+	"skiff.dev/skiff/pkg/controller/replicaset"
 	"skiff.dev/skiff/pkg/controller/tainteviction"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
@@ -70,6 +72,8 @@ func descriptors() []controllerDescriptor {
 		{name: "node-lifecycle-controller", aliases: []string{"nodelifecycle"}, init: newNodeLifecycle},
 		{name: "taint-eviction-controller", init: newTaintEviction},
 		{name: "pod-garbage-collector-controller", aliases: []string{"podgc"}, init: newPodGC},
+		{name: "replicaset-controller", aliases: []string{"replicaset"}, init: newReplicaSet},
+		{name: "deployment-controller", aliases: []string{"deployment"}, init: newDeployment},
 	}
 }
 
@@ -159,6 +163,27 @@ func newPodGC(c *ControllerContext) (runFunc, error) {
 	core := c.Informers.Core().V1alpha1()
 	ctrl := podgc.New(c.Client, core.Pods(), core.Nodes(), c.Clock, podgc.Config{TerminatedPodThreshold: c.Options.TerminatedPodGCThreshold})
 	return ctrl.Run, nil
+}
+
+func newReplicaSet(c *ControllerContext) (runFunc, error) {
+	ctrl, err := replicaset.New(c.Client, c.Informers.Apps().V1alpha1().ReplicaSets(), c.Informers.Core().V1alpha1().Pods(),
+		c.recorder("replicaset-controller"), c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	workers := c.Options.ConcurrentRSSyncs
+	return func(ctx context.Context) { ctrl.Run(ctx, workers) }, nil
+}
+
+func newDeployment(c *ControllerContext) (runFunc, error) {
+	apps := c.Informers.Apps().V1alpha1()
+	ctrl, err := deployment.New(c.Client, apps.Deployments(), apps.ReplicaSets(), c.Informers.Core().V1alpha1().Pods(),
+		c.recorder("deployment-controller"), c.Clock)
+	if err != nil {
+		return nil, err
+	}
+	workers := c.Options.ConcurrentDeploymentSyncs
+	return func(ctx context.Context) { ctrl.Run(ctx, workers) }, nil
 }
 
 func hostname() string {

@@ -40,10 +40,12 @@ type Options struct {
 
 	LeaderElection LeaderElection
 
-	NodeMonitorGracePeriod   time.Duration
-	NodeEvictionRate         float32
-	TerminatedPodGCThreshold int
-	ConcurrentGCSyncs        int
+	NodeMonitorGracePeriod    time.Duration
+	NodeEvictionRate          float32
+	TerminatedPodGCThreshold  int
+	ConcurrentGCSyncs         int
+	ConcurrentRSSyncs         int
+	ConcurrentDeploymentSyncs int
 
 	// Serving is the secure endpoint for /healthz, /livez, /readyz,
 	// /metrics and the profiles, as kube-controller-manager serves it.
@@ -68,11 +70,13 @@ func NewOptions() *Options {
 			ResourceNamespace: "skiff-system",
 			ResourceName:      "skiff-controller-manager",
 		},
-		NodeMonitorGracePeriod:   40 * time.Second,
-		NodeEvictionRate:         0.1,
-		TerminatedPodGCThreshold: 12500,
-		ConcurrentGCSyncs:        20,
-		Serving:                  serving.NewOptions("skiff-controller-manager", DefaultSecurePort),
+		NodeMonitorGracePeriod:    40 * time.Second,
+		NodeEvictionRate:          0.1,
+		TerminatedPodGCThreshold:  12500,
+		ConcurrentGCSyncs:         20,
+		ConcurrentRSSyncs:         5,
+		ConcurrentDeploymentSyncs: 5,
+		Serving:                   serving.NewOptions("skiff-controller-manager", DefaultSecurePort),
 	}
 }
 
@@ -108,6 +112,12 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 
 	fs = fss.FlagSet("garbagecollector controller")
 	fs.IntVar(&o.ConcurrentGCSyncs, "concurrent-gc-syncs", o.ConcurrentGCSyncs, "The number of garbage collector workers that are allowed to sync concurrently.")
+
+	fs = fss.FlagSet("replicaset controller")
+	fs.IntVar(&o.ConcurrentRSSyncs, "concurrent-replicaset-syncs", o.ConcurrentRSSyncs, "The number of replica sets that are allowed to sync concurrently. Larger number = more responsive replica management, but more CPU (and network) load")
+
+	fs = fss.FlagSet("deployment controller")
+	fs.IntVar(&o.ConcurrentDeploymentSyncs, "concurrent-deployment-syncs", o.ConcurrentDeploymentSyncs, "The number of deployment objects that are allowed to sync concurrently. Larger number = more responsive deployments, but more CPU (and network) load")
 
 	o.Serving.AddFlags(&fss)
 	return fss

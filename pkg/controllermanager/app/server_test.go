@@ -31,9 +31,9 @@ func TestControllersFlag(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{flags: []string{"*"}, want: "garbage-collector-controller,node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller"},
-		{flags: []string{"*", "-garbage-collector-controller"}, want: "node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller"},
-		{flags: []string{"*", "-podgc", "-nodelifecycle"}, want: "garbage-collector-controller,taint-eviction-controller"},
+		{flags: []string{"*"}, want: "garbage-collector-controller,node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller"},
+		{flags: []string{"*", "-garbage-collector-controller"}, want: "node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller"},
+		{flags: []string{"*", "-podgc", "-nodelifecycle"}, want: "garbage-collector-controller,taint-eviction-controller,replicaset-controller,deployment-controller"},
 		{flags: []string{"garbagecollector"}, want: "garbage-collector-controller"},
 		{flags: []string{"-garbagecollector"}, want: ""},
 		{flags: []string{"*", "replicaset-typo"}, wantErr: true},
