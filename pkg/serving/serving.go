@@ -56,6 +56,12 @@ func NewOptions(name string, port int) *Options {
 	// Config), tokens and SubjectAccessReviews go nowhere and only client
 	// certificates, system:masters and the health paths get in.
 	o.Authentication.TolerateInClusterLookupFailure = true
+	// skiff's API server serves no ConfigMaps, so the client CA and the
+	// request-header settings cannot be looked up in
+	// kube-system/extension-apiserver-authentication: they come from
+	// --client-ca-file and the --requestheader-* flags. (Upstream looks it up
+	// by default; --authentication-skip-lookup=false still does.)
+	o.Authentication.SkipInClusterLookup = true
 	o.Authentication.RemoteKubeConfigFileOptional = true
 	o.Authorization.RemoteKubeConfigFileOptional = true
 	// A self-signed serving certificate made in memory, unless

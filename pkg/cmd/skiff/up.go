@@ -182,7 +182,7 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 	// (SubjectAccessReview) who may read them.
 	serving := func(port int) []string {
 		return []string{"--bind-address=127.0.0.1", "--secure-port", strconv.Itoa(port),
-			"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile), "--authentication-skip-lookup"}
+			"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile)}
 	}
 	scheduler, err := start("scheduler", append([]string{"scheduler",
 		"--kubeconfig", filepath.Join(dir, "scheduler.kubeconfig"),

@@ -74,7 +74,6 @@ func SchedulerArgs(t testing.TB, server *APIServer, securePort int, extraArgs ..
 		"--bind-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(securePort),
 		"--client-ca-file", server.CAFile(),
-		"--authentication-skip-lookup",
 	}, extraArgs...)
 }
 
