@@ -24,14 +24,16 @@ kube::codegen::gen_helpers \
 # apimachinery's own types break a few API rules; those known violations are
 # recorded so that new ones in skiff's types fail the run.
 REPORT="${ROOT}/api/api-rules/violation_exceptions.list"
-# The authentication.k8s.io and authorization.k8s.io review types are served
-# as k8s.io/api defines them, so their OpenAPI definitions are generated here
-# too; they live in the read-only module cache like apimachinery's.
-REVIEW_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1)
-KUBE_CODEGEN_READONLY_PKGS+=("${REVIEW_PKGS[@]}")
+# The authentication.k8s.io and authorization.k8s.io review types, and the
+# core/v1 Namespace and Event of the legacy group, are served as k8s.io/api
+# defines them, so their OpenAPI definitions are generated here too; they
+# live in the read-only module cache like apimachinery's.
+UPSTREAM_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/core/v1)
+KUBE_CODEGEN_READONLY_PKGS+=("${UPSTREAM_PKGS[@]}")
 kube::codegen::gen_openapi \
-    --extra-pkgs "${REVIEW_PKGS[0]}" \
-    --extra-pkgs "${REVIEW_PKGS[1]}" \
+    --extra-pkgs "${UPSTREAM_PKGS[0]}" \
+    --extra-pkgs "${UPSTREAM_PKGS[1]}" \
+    --extra-pkgs "${UPSTREAM_PKGS[2]}" \
     --output-dir "${ROOT}/pkg/generated/openapi" \
     --output-pkg "${MODULE}/pkg/generated/openapi" \
     --report-filename "${REPORT}" \

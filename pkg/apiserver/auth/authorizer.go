@@ -40,9 +40,9 @@ type PodGetter interface {
 //     and any authenticated user may read discovery and OpenAPI;
 //   - a kubelet (system:node:<name> in system:nodes) may read nodes and its own
 //     pods, write its own Node, its Lease, the status of its pods, delete
-//     its pods, and write events;
+//     its pods, and write core/v1 events (corev1.go);
 //   - the scheduler may read pods and nodes, bind pods, write pod status and
-//     events, and hold its leader-election lease.
+//     core/v1 events, and hold its leader-election lease.
 //   - every authenticated user may create self reviews (kubectl auth can-i,
 //     kubectl auth whoami), kubelets token and subject access reviews, and
 //     the API server's kubelet client may use the kubelet API (reviews.go).
@@ -98,6 +98,9 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	if d, reason, ok := authorizeReviewsAndKubeletAPI(u, attrs); ok {
 		return d, reason, nil
 	}
+	if d, reason, ok := authorizeCoreV1(u, attrs); ok {
+		return d, reason, nil
+	}
 	if attrs.GetAPIGroup() != core.GroupName {
 		return authorizer.DecisionNoOpinion, fmt.Sprintf("skiff serves only the %s API group", core.GroupName), nil
 	}
@@ -147,8 +150,6 @@ func (a *Authorizer) authorizeNode(ctx context.Context, nodeName string, attrs a
 		return allowIf(attrs.GetNamespace() == NodeLeaseNamespace && (name == nodeName || (name == "" && verb == "create")) &&
 			contains([]string{"get", "create", "update", "patch"}, verb),
 			fmt.Sprintf("a node may use only its own Lease %s/%s", NodeLeaseNamespace, nodeName))
-	case resource == "events":
-		return allowIf(contains([]string{"create", "update", "patch"}, verb), "a node may only write events")
 	}
 	return authorizer.DecisionNoOpinion, "not a kubelet's request", nil
 }
@@ -197,8 +198,6 @@ func authorizeScheduler(attrs authorizer.Attributes) (authorizer.Decision, strin
 		resource == "bindings" && verb == "create":
 		return authorizer.DecisionAllow, "", nil
 	case resource == "pods" && sub == "status" && contains([]string{"get", "update", "patch"}, verb):
-		return authorizer.DecisionAllow, "", nil
-	case resource == "events" && contains([]string{"create", "update", "patch"}, verb):
 		return authorizer.DecisionAllow, "", nil
 	case resource == "leases":
 		return allowIf(attrs.GetNamespace() == SchedulerLeaseNamespace && contains([]string{"get", "create", "update", "patch", "watch", "list"}, verb),

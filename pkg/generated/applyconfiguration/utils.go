@@ -52,10 +52,6 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &corev1alpha1.DaemonEndpointApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("EnvVar"):
 		return &corev1alpha1.EnvVarApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Event"):
-		return &corev1alpha1.EventApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("EventSource"):
-		return &corev1alpha1.EventSourceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Lease"):
 		return &corev1alpha1.LeaseApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("LeaseSpec"):
@@ -82,8 +78,6 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &corev1alpha1.NodeStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("NodeSystemInfo"):
 		return &corev1alpha1.NodeSystemInfoApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ObjectReference"):
-		return &corev1alpha1.ObjectReferenceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("Pod"):
 		return &corev1alpha1.PodApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PodCondition"):

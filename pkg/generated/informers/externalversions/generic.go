@@ -53,8 +53,6 @@ func (f *genericInformer) Lister() cache.GenericLister {
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
 	// Group=core.skiff.dev, Version=v1alpha1
-	case v1alpha1.SchemeGroupVersion.WithResource("events"):
-		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Events().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("leases"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Leases().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("nodes"):
