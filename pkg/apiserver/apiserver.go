@@ -100,6 +100,9 @@ func (c CompletedConfig) New() (*Server, error) {
 		if err := installLegacyAPI(s, c.generic.RESTOptionsGetter, c.extra.EventTTL); err != nil {
 			return nil, err
 		}
+		if err := s.AddPostStartHook("skiff-system-namespaces", createSystemNamespacesHook); err != nil {
+			return nil, fmt.Errorf("add the system namespaces hook: %w", err)
+		}
 		if err := installReviewAPIs(s, c.extra.TokenAuthenticator, c.extra.Authorizer); err != nil {
 			return nil, err
 		}
