@@ -87,4 +87,3 @@ func errorAs(err error, status *apierrors.APIStatus) bool {
 	}
 	return ok
 }
-
