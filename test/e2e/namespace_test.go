@@ -61,7 +61,7 @@ func TestNamespacesWithKubectl(t *testing.T) {
 			t.Errorf("create ns: %s", out)
 		}
 		k.MustRun(t, fmt.Sprintf(namespacedPod, "web", "team-a"), "apply", "-f", "-")
-		if out := k.MustRun(t, "", "get", "pods", "-n", "team-a", "-o", "name"); strings.TrimSpace(out) != "pod/web" {
+		if out := k.MustRun(t, "", "get", "pods", "-n", "team-a", "-o", "name"); strings.TrimSpace(out) != "pod.core.skiff.dev/web" {
 			t.Errorf("pods in team-a: %q", out)
 		}
 		if got := k.MustRun(t, "", "get", "ns", "team-a", "-o", "jsonpath={.spec.finalizers}"); got != `["kubernetes"]` {

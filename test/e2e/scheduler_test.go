@@ -86,7 +86,9 @@ func TestSchedulerWithKubectl(t *testing.T) {
 			}
 			// kubectl events --for matches involvedObject kind, apiVersion
 			// (core.skiff.dev/v1alpha1) and name.
+			t.Logf("kubectl describe pod %s, events:\n%s", pod, describe[strings.LastIndex(describe, "Events:"):])
 			forPod := k.MustRun(t, "", "events", "--for", "pod/"+pod)
+			t.Logf("kubectl events --for pod/%s:\n%s", pod, forPod)
 			if !regexp.MustCompile(`Warning\s+FailedScheduling\s+Pod/` + pod + `\s+` + regexp.QuoteMeta(why)).MatchString(forPod) {
 				t.Errorf("kubectl events --for pod/%s does not list FailedScheduling:\n%s", pod, forPod)
 			}
