@@ -64,6 +64,9 @@ func TestNamespacesWithKubectl(t *testing.T) {
 		if out := k.MustRun(t, "", "get", "pods", "-n", "team-a", "-o", "name"); strings.TrimSpace(out) != "pod.core.skiff.dev/web" {
 			t.Errorf("pods in team-a: %q", out)
 		}
+		if out := k.MustRun(t, "", "describe", "ns", "team-a"); !regexp.MustCompile(`Status:\s+Active`).MatchString(out) {
+			t.Errorf("describe ns team-a:\n%s", out)
+		}
 		if got := k.MustRun(t, "", "get", "ns", "team-a", "-o", "jsonpath={.spec.finalizers}"); got != `["kubernetes"]` {
 			t.Errorf("team-a finalizers = %s, want [\"kubernetes\"]", got)
 		}
