@@ -2,6 +2,7 @@ package namespacelifecycle
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,17 +74,9 @@ func TestAdmit(t *testing.T) {
 				return
 			}
 			var status apierrors.APIStatus
-			if !errorAs(err, &status) || status.Status().Code != tc.wantCode || !strings.Contains(err.Error(), tc.wantMsg) {
+			if !errors.As(err, &status) || status.Status().Code != tc.wantCode || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Fatalf("Admit = %v, want %d with %q", err, tc.wantCode, tc.wantMsg)
 			}
 		})
 	}
-}
-
-func errorAs(err error, status *apierrors.APIStatus) bool {
-	s, ok := err.(apierrors.APIStatus)
-	if ok {
-		*status = s
-	}
-	return ok
 }
