@@ -4,7 +4,7 @@
 SHELL := /usr/bin/env bash
 GO ?= go
 BIN := bin
-COMMANDS := skiff-apiserver skiff-scheduler skiff-kubelet skiff kubectl-skiff skiff-bench
+COMMANDS := skiff-apiserver skiff-scheduler skiff-controller-manager skiff-kubelet skiff kubectl-skiff skiff-bench
 
 # Versions are stamped in the v1.37 line (the k8s.io libraries' release), so
 # kubectl can parse /version and the server's emulation range accepts it.

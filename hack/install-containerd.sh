@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the CRI end-to-end test (test/e2e/cri_test.go) runs against:
-# Debian's containerd and runc, and busybox-static, whose /bin/busybox the
-# test puts in the images it builds (no registry is reachable here).
+# Installs what `skiff up --runtime cri` and the CRI end-to-end test
+# (test/e2e/cri_test.go) run on: Debian's containerd and runc, and
+# busybox-static, whose /bin/busybox goes into the images
+# hack/containerd-up.sh builds (no registry need be reachable).
 # Idempotent: installs only what is missing, and says what it did. Needs
-# root (CI runs as root). It does not start containerd: the test starts its
-# own, on its own socket and directories.
+# root (CI runs as root). It does not start containerd:
+# hack/containerd-up.sh, which runs it first, does.
 set -o errexit -o nounset -o pipefail
 
 packages=(containerd runc busybox-static)

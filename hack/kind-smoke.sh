@@ -29,8 +29,8 @@ until_ok() {
 	done
 }
 
-echo "== APIService v1alpha1.core.skiff.dev is Available"
-k wait --for=condition=Available apiservice/v1alpha1.core.skiff.dev --timeout="${timeout}s"
+echo "== APIServices v1alpha1.core.skiff.dev and v1alpha1.apps.skiff.dev are Available"
+k wait --for=condition=Available apiservice/v1alpha1.core.skiff.dev apiservice/v1alpha1.apps.skiff.dev --timeout="${timeout}s"
 
 echo "== $want_nodes simulated nodes are Ready"
 ready_nodes() {

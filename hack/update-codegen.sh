@@ -17,23 +17,32 @@ source "${CODEGEN_PKG}/kube_codegen.sh"
 
 BOILERPLATE="${ROOT}/hack/boilerplate.go.txt"
 
+# apps.skiff.dev embeds core.skiff.dev's PodTemplateSpec: conversion-gen
+# finds its conversions in these peers.
 kube::codegen::gen_helpers \
     --boilerplate "${BOILERPLATE}" \
+    --extra-peer-dir "${MODULE}/pkg/apis/core" \
+    --extra-peer-dir "${MODULE}/pkg/apis/core/v1alpha1" \
     "${ROOT}/pkg/apis"
 
 # apimachinery's own types break a few API rules; those known violations are
 # recorded so that new ones in skiff's types fail the run.
 REPORT="${ROOT}/api/api-rules/violation_exceptions.list"
-# The authentication.k8s.io and authorization.k8s.io review types, and the
-# core/v1 Namespace and Event of the legacy group, are served as k8s.io/api
-# defines them, so their OpenAPI definitions are generated here too; they
-# live in the read-only module cache like apimachinery's.
-UPSTREAM_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/core/v1)
-KUBE_CODEGEN_READONLY_PKGS+=("${UPSTREAM_PKGS[@]}")
+# Types served or embedded as k8s.io defines them get OpenAPI definitions
+# generated here too; their packages live in the read-only module cache,
+# where openapi-gen must write nothing:
+#   - the authentication.k8s.io and authorization.k8s.io review types;
+#   - autoscaling/v1 Scale (the scale subresource of apps.skiff.dev), and
+#     IntOrString (a Deployment's maxSurge and maxUnavailable);
+#   - core/v1 Namespace and Event, served at /api/v1 in standalone mode.
+EXTRA_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/autoscaling/v1 k8s.io/api/core/v1)
+KUBE_CODEGEN_READONLY_PKGS+=("${EXTRA_PKGS[@]}")
 kube::codegen::gen_openapi \
-    --extra-pkgs "${UPSTREAM_PKGS[0]}" \
-    --extra-pkgs "${UPSTREAM_PKGS[1]}" \
-    --extra-pkgs "${UPSTREAM_PKGS[2]}" \
+    --extra-pkgs "${EXTRA_PKGS[0]}" \
+    --extra-pkgs "${EXTRA_PKGS[1]}" \
+    --extra-pkgs "${EXTRA_PKGS[2]}" \
+    --extra-pkgs "${EXTRA_PKGS[3]}" \
+    --extra-pkgs k8s.io/apimachinery/pkg/util/intstr \
     --output-dir "${ROOT}/pkg/generated/openapi" \
     --output-pkg "${MODULE}/pkg/generated/openapi" \
     --report-filename "${REPORT}" \

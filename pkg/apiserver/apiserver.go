@@ -1,5 +1,6 @@
 // Package apiserver assembles skiff-apiserver: the upstream GenericAPIServer
-// with the core.skiff.dev API group installed on the generic registry.
+// with the core.skiff.dev and apps.skiff.dev API groups installed on the
+// generic registry.
 package apiserver
 
 import (
@@ -22,6 +23,7 @@ import (
 	"skiff.dev/skiff/pkg/registry/core/lease"
 	"skiff.dev/skiff/pkg/registry/core/node"
 	"skiff.dev/skiff/pkg/registry/core/pod"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 var (
@@ -48,6 +50,9 @@ type ExtraConfig struct {
 	KubeletTransport http.RoundTripper
 	// EventTTL is how long an event lives after its last update.
 	EventTTL time.Duration
+	// StorageGate, when set, refuses writes while storage cannot take them
+	// (the embedded etcd's volume nearly full).
+	StorageGate rules.WriteGate
 	// Authorizer is the built-in authorizer in standalone mode, which needs
 	// the pod storage once it exists; nil in delegated mode.
 	Authorizer *auth.Authorizer
@@ -96,6 +101,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := s.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("install API group %s: %w", core.GroupName, err)
 	}
+	if err := c.installApps(s); err != nil {
+		return nil, err
+	}
 	if c.extra.Authorizer != nil {
 		if err := installLegacyAPI(s, c.generic.RESTOptionsGetter, c.extra.EventTTL); err != nil {
 			return nil, err
@@ -112,7 +120,8 @@ func (c CompletedConfig) New() (*Server, error) {
 
 // newStorage builds the REST storage of every resource, keyed by its path.
 func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
-	optsGetter := c.generic.RESTOptionsGetter
+	// etcd's timeouts and full database answer retriable 5xx, not 500.
+	optsGetter := rules.WithStorageErrors(c.generic.RESTOptionsGetter, c.extra.StorageGate)
 	nodes, nodeStatus, err := node.NewStorage(Scheme, optsGetter)
 	if err != nil {
 		return nil, err

@@ -4,8 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
+
+	genericrequest "k8s.io/apiserver/pkg/endpoints/request"
+	utilflowcontrol "k8s.io/apiserver/pkg/util/flowcontrol"
 )
 
 func TestWithDeadlineMargin(t *testing.T) {
@@ -51,4 +55,66 @@ func TestWithDeadlineMargin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWithWatchInitLimit: watches wait for a slot to initialize, and give
+// it up once initialized, not when they end hours later.
+func TestWithWatchInitLimit(t *testing.T) {
+	const slots, watches = 2, 10
+	var mu sync.Mutex
+	var initializing, most, initialized int
+	end := make(chan struct{})
+	h := withWatchInitLimit(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		initializing++
+		most = max(most, initializing)
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond) // sending the initial events
+		mu.Lock()
+		initializing--
+		initialized++
+		mu.Unlock()
+		utilflowcontrol.WatchInitialized(r.Context())
+		<-end // the watch goes on
+	}), slots)
+	request := func(verb string) *http.Request {
+		info := &genericrequest.RequestInfo{IsResourceRequest: true, Verb: verb, Resource: "pods"}
+		return httptest.NewRequest(http.MethodGet, "/", nil).WithContext(genericrequest.WithRequestInfo(context.Background(), info))
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < watches; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.ServeHTTP(httptest.NewRecorder(), request("watch"))
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := initialized
+		mu.Unlock()
+		if n == watches {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d watches initialized: slots are held past initialization", n, watches)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if most > slots {
+		t.Errorf("%d watches initialized at once, want at most %d", most, slots)
+	}
+	// Other requests never wait for a slot, even with all of them taken by
+	// watches that never signal.
+	stuck := withWatchInitLimit(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {}), 0)
+	done := make(chan struct{})
+	go func() { stuck.ServeHTTP(httptest.NewRecorder(), request("list")); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("a list waited for a watch slot")
+	}
+	close(end)
+	wg.Wait()
 }

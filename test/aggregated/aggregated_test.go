@@ -48,6 +48,7 @@ import (
 	kubeapiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kubeapiservertesting "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
 
+	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	apiserverapp "skiff.dev/skiff/pkg/apiserver/app"
 	"skiff.dev/skiff/pkg/apiserver/etcd"
@@ -60,9 +61,10 @@ import (
 )
 
 const (
-	skiffSystem    = "skiff-system"
-	apiServiceName = "v1alpha1.core.skiff.dev"
-	waitTimeout    = 2 * time.Minute
+	skiffSystem     = "skiff-system"
+	apiServiceName  = "v1alpha1.core.skiff.dev"
+	appsServiceName = "v1alpha1.apps.skiff.dev"
+	waitTimeout     = 2 * time.Minute
 	// Static tokens the host knows: alice has no rights on skiff, bob may
 	// read skiff pods.
 	aliceToken = "alice-token"
@@ -161,6 +163,34 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 		})
 	})
 
+	t.Run("kubectl gets, scales and deletes skiff deployments through the host", func(t *testing.T) {
+		mustRun(admin, deploymentYAML("web", "default"), "apply", "-f", "-")
+		out := mustRun(admin, "", "get", "deployments.apps.skiff.dev", "-n", "default")
+		if !strings.Contains(out, "web") || !strings.Contains(out, "UP-TO-DATE") {
+			t.Errorf("kubectl get deployments.apps.skiff.dev printed %q, want skiff's table with web", out)
+		}
+		mustRun(admin, "", "scale", "deployments.apps.skiff.dev", "web", "-n", "default", "--replicas", "5")
+		if out := mustRun(admin, "", "get", "sdeploy", "web", "-n", "default", "-o", "jsonpath={.spec.replicas}"); out != "5" {
+			t.Errorf("replicas after kubectl scale through the host = %q, want 5", out)
+		}
+		mustRun(admin, "", "delete", "deployments.apps.skiff.dev", "web", "-n", "default")
+	})
+
+	t.Run("the manifests' roles let an editor scale skiff deployments", func(t *testing.T) {
+		// The host here runs no controller manager to aggregate the roles
+		// into edit, so bob is bound to skiff's role itself, in one namespace.
+		grantBobAppsEditor(ctx, t, h, "team")
+		mustRun(admin, deploymentYAML("api", "team"), "apply", "-f", "-")
+		mustRun(admin, deploymentYAML("api", "default"), "apply", "-f", "-")
+		bob := h.kubeconfigFor(t, "bob", bobToken)
+		if _, err := run(bob, "", "scale", "deployments.apps.skiff.dev", "api", "-n", "team", "--replicas", "2"); err != nil {
+			t.Errorf("bob scaling in team: %v", err)
+		}
+		if _, err := run(bob, "", "scale", "deployments.apps.skiff.dev", "api", "-n", "default", "--replicas", "2"); err == nil || !strings.Contains(err.Error(), "is forbidden") {
+			t.Errorf("bob scaling in default: %v, want Forbidden", err)
+		}
+	})
+
 	t.Run("users are authorized by the host's RBAC", func(t *testing.T) {
 		grantBobPodReader(ctx, t, h)
 		alice := h.kubeconfigFor(t, "alice", aliceToken)
@@ -226,7 +256,7 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 		so := scheduleroptions.NewOptions()
 		parseDeploymentArgs(t, manifests, "skiff-scheduler", so.Flags().FlagSets)
 		so.ClientConfig = h.configFor(h.serviceAccountToken(ctx, t, "skiff-scheduler"))
-		so.SecureServing.BindPort = 0
+		so.Serving.SecureServing.BindPort = 0
 		runInBackground(t, "skiff-scheduler", func(ctx context.Context) error { return schedulerapp.Run(ctx, so) })
 
 		ko := kubeletapp.NewOptions()
@@ -457,24 +487,29 @@ func parseDeploymentArgs(t *testing.T, manifests []*unstructured.Unstructured, n
 	}
 }
 
-// waitForAPIService waits until the host reports skiff's APIService
-// Available and serves the group in discovery.
+// waitForAPIService waits until the host reports each of skiff's
+// APIServices Available and serves its group in discovery.
 func waitForAPIService(ctx context.Context, t *testing.T, h *host) {
 	t.Helper()
 	aggregator := aggregatorclient.NewForConfigOrDie(h.admin)
-	waitFor(ctx, t, "APIService "+apiServiceName+" Available", func() (bool, error) {
-		as, err := aggregator.ApiregistrationV1().APIServices().Get(ctx, apiServiceName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		if !slices.ContainsFunc(as.Status.Conditions, func(c apiregistrationv1.APIServiceCondition) bool {
-			return c.Type == apiregistrationv1.Available && c.Status == apiregistrationv1.ConditionTrue
-		}) {
-			return false, nil
-		}
-		resources, err := h.client.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
-		return err == nil && len(resources.APIResources) > 0, nil
-	})
+	for name, gv := range map[string]string{
+		apiServiceName:  v1alpha1.SchemeGroupVersion.String(),
+		appsServiceName: appsv1alpha1.SchemeGroupVersion.String(),
+	} {
+		waitFor(ctx, t, "APIService "+name+" Available", func() (bool, error) {
+			as, err := aggregator.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if !slices.ContainsFunc(as.Status.Conditions, func(c apiregistrationv1.APIServiceCondition) bool {
+				return c.Type == apiregistrationv1.Available && c.Status == apiregistrationv1.ConditionTrue
+			}) {
+				return false, nil
+			}
+			resources, err := h.client.Discovery().ServerResourcesForGroupVersion(gv)
+			return err == nil && len(resources.APIResources) > 0, nil
+		})
+	}
 }
 
 // grantBobPodReader lets bob read skiff pods, and nothing else.
@@ -493,6 +528,24 @@ func grantBobPodReader(ctx context.Context, t *testing.T, h *host) {
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "bob"}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// grantBobAppsEditor binds bob to the manifests' skiff:apps:edit and
+// skiff:apps:view roles in namespace ns, which it creates.
+func grantBobAppsEditor(ctx context.Context, t *testing.T, h *host, ns string) {
+	t.Helper()
+	if _, err := h.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"skiff:apps:edit", "skiff:apps:view"} {
+		if _, err := h.client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "bob-" + strings.ReplaceAll(role, ":", "-")},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "bob"}},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -545,6 +598,27 @@ spec:
     image: registry.example/app:1
     command: ["sleep", "3600"]
 `, name)
+}
+
+func deploymentYAML(name, namespace string) string {
+	return fmt.Sprintf(`apiVersion: apps.skiff.dev/v1alpha1
+kind: Deployment
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      containers:
+      - name: main
+        image: registry.example/app:1
+        command: ["sleep", "3600"]
+`, name, namespace)
 }
 
 func ptr[T any](v T) *T { return &v }

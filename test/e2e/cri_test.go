@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,12 +16,9 @@ import (
 	"skiff.dev/skiff/test/e2e/framework"
 )
 
-// The images the CRI test builds and imports: containerd cannot pull
-// anything here.
-var (
-	busyboxImage = framework.OCIImage{Name: "skiff.local/busybox:1", Cmd: []string{"sh"}}
-	pauseImage   = framework.OCIImage{Name: "skiff.local/pause:1", Cmd: []string{"sleep", "2147483647"}}
-)
+// The images hack/containerd-up.sh builds and imports: containerd cannot
+// pull anything here.
+const busyboxImage = framework.BusyboxImage
 
 // criPod is a pod for the CRI runtime running a busybox shell script.
 func criPod(name, restartPolicy, image, script string) string {
@@ -31,10 +29,8 @@ func criPod(name, restartPolicy, image, script string) string {
 // (node c1) on it, with skiff-scheduler, and waits for the node to be Ready.
 func startCRINode(t *testing.T) (*framework.APIServer, *framework.Kubectl, *framework.Containerd) {
 	t.Helper()
-	busybox := framework.SkipWithoutContainerd(t)
-	ctrd := framework.StartContainerd(t, pauseImage.Name)
-	ctrd.ImportImage(t, busybox, pauseImage)
-	ctrd.ImportImage(t, busybox, busyboxImage)
+	framework.SkipWithoutContainerd(t)
+	ctrd := framework.StartContainerd(t)
 
 	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
 	k := framework.NewKubectl(t, server.Kubeconfig)
@@ -56,7 +52,7 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 	_, k, ctrd := startCRINode(t)
 
 	t.Run("a pod from a locally built image runs and logs through the API server", func(t *testing.T) {
-		k.MustRun(t, criPod("hello", "Always", busyboxImage.Name, `echo "hello from cri"; trap "exit 0" TERM; while :; do sleep 1; done`), "apply", "-f", "-")
+		k.MustRun(t, criPod("hello", "Always", busyboxImage, `echo "hello from cri"; trap "exit 0" TERM; while :; do sleep 1; done`), "apply", "-f", "-")
 		k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=90s")
 		if out := k.MustRun(t, "", "get", "pod", "hello", "-o", "wide"); !regexp.MustCompile(`hello\s+1/1\s+Running\s+0\s+.*\sc1\s`).MatchString(out) {
 			t.Errorf("get pod -o wide:\n%s", out)
@@ -71,7 +67,7 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 	})
 
 	t.Run("exit 3 with restartPolicy Never ends Failed with exit code 3", func(t *testing.T) {
-		k.MustRun(t, criPod("fails", "Never", busyboxImage.Name, "echo bye; exit 3"), "apply", "-f", "-")
+		k.MustRun(t, criPod("fails", "Never", busyboxImage, "echo bye; exit 3"), "apply", "-f", "-")
 		waitForPodField(t, k, "fails", "{.status.phase}", regexp.MustCompile(`^Failed$`))
 		got := k.MustRun(t, "", "get", "pod", "fails", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}/{.status.containerStatuses[0].state.terminated.reason}")
 		if got != "3/Error" {
@@ -158,4 +154,56 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 			return len(ctrd.ContainerIDs(t)) == 0, nil
 		})
 	})
+}
+
+// TestSkiffUpWithContainerd follows README.md's CRI section: containerd
+// from hack/containerd-up.sh, `skiff up --runtime cri` on it, the README's
+// pod from the locally imported busybox; Ctrl-C leaves no sandbox behind.
+func TestSkiffUpWithContainerd(t *testing.T) {
+	framework.SkipWithoutContainerd(t)
+	ctrd := framework.StartContainerd(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	up := framework.Start(t, "skiff-up", framework.Binary(t, "skiff"), "up", "--runtime", "cri",
+		"--container-runtime-endpoint", ctrd.Endpoint(), "--pod-infra-container-image", framework.PauseImage,
+		"--data-dir", dataDir, "--secure-port", fmt.Sprint(framework.FreePort(t)), "--kubelet-port", fmt.Sprint(framework.FreePort(t)),
+		"--scheduler-secure-port", fmt.Sprint(framework.FreePort(t)), "--node-name", "cri-up", "--shutdown-grace-period", "5s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpComponentLogs(t, filepath.Join(dataDir, "logs"))
+		}
+	})
+	k := framework.NewKubectl(t, filepath.Join(dataDir, "admin.kubeconfig"))
+	framework.WaitFor(t, 90*time.Second, "node cri-up Ready on containerd", func() (bool, error) {
+		out, _, err := k.Run("", "get", "nodes", "-o", "wide")
+		return err == nil && regexp.MustCompile(`(?m)^cri-up\s+Ready\s.*containerd://`).MatchString(out), nil
+	})
+
+	k.MustRun(t, fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  containers:
+  - name: main
+    image: %s
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "while true; do echo hello from skiff; sleep 5; done"]
+`, busyboxImage), "apply", "-f", "-")
+	started := time.Now()
+	k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/hello", "--timeout=90s")
+	t.Logf("README pod Running on containerd in %s", time.Since(started).Round(time.Millisecond))
+	framework.WaitFor(t, 30*time.Second, "hello's log", func() (bool, error) {
+		out, err := kubectlSkiff(t, k, "logs", "hello")
+		return err == nil && strings.HasPrefix(out, "hello from skiff\n"), nil
+	})
+	if n := len(ctrd.ContainerIDs(t)); n != 2 {
+		t.Errorf("%d containers in containerd, want the sandbox and hello's", n)
+	}
+
+	if code := up.Stop(2 * time.Minute); code != 0 {
+		t.Errorf("skiff up after SIGTERM exited %d, want 0", code)
+	}
+	if ids := ctrd.ContainerIDs(t); len(ids) != 0 {
+		t.Errorf("containerd still has %v after skiff up stopped, want no sandbox or container", ids)
+	}
 }

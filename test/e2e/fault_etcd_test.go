@@ -176,6 +176,22 @@ func TestExternalEtcdLosesMembers(t *testing.T) {
 			t.Errorf("no-quorum create %s: status %d without a message", a.name, a.code)
 		}
 	}
+	// A write etcd could not serve (the first after a member is lost, and
+	// every one without quorum) is the storage being unavailable, not the
+	// server failing: a retriable 503 or 504, never 500. etcd's own errors
+	// come with Retry-After, as kube-apiserver answers storage it cannot
+	// reach; a request that reaches its deadline first is answered by the
+	// generic handlers' 504, which upstream sends without one.
+	for _, a := range attempts {
+		if a.err != nil || a.code < 500 {
+			continue
+		}
+		handlerTimeout := a.code == http.StatusGatewayTimeout && strings.Contains(a.msg, "request did not complete within requested timeout")
+		if a.code != http.StatusServiceUnavailable && a.code != http.StatusGatewayTimeout || a.retryAfter == "" && !handlerTimeout {
+			t.Errorf("create %s (phase %s): status %d with Retry-After %q, want 503 or 504 with Retry-After: %s",
+				a.name, phaseNames[a.endPhase], a.code, a.retryAfter, a.msg)
+		}
+	}
 	t.Logf("checked %d creates that ran wholly without quorum; slowest answer %s", checked, load.slowest(phaseNoQuorum).Round(time.Millisecond))
 
 	// Nothing acknowledged may be lost. Creates that failed may or may not
@@ -242,6 +258,7 @@ type attempt struct {
 	took       time.Duration
 	code       int    // HTTP status; 0 when no answer came
 	msg        string // the Status message of an error answer
+	retryAfter string // the Retry-After header of an error answer
 	err        error  // transport error or client timeout: no answer
 }
 
@@ -299,13 +316,13 @@ func (l *podLoad) stop() {
 func (l *podLoad) create(worker int, name string) attempt {
 	a := attempt{name: name, worker: worker, startPhase: int(l.phase.Load())}
 	start := time.Now()
-	a.code, a.msg, a.err = l.post(name)
+	a.code, a.msg, a.retryAfter, a.err = l.post(name)
 	a.took = time.Since(start)
 	a.endPhase = int(l.phase.Load())
 	return a
 }
 
-func (l *podLoad) post(name string) (int, string, error) {
+func (l *podLoad) post(name string) (code int, msg, retryAfter string, err error) {
 	pod := v1alpha1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -313,32 +330,33 @@ func (l *podLoad) post(name string) (int, string, error) {
 	}
 	body, err := json.Marshal(pod)
 	if err != nil {
-		return 0, "", fmt.Errorf("encode pod %s: %w", name, err)
+		return 0, "", "", fmt.Errorf("encode pod %s: %w", name, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", fmt.Errorf("build request: %w", err)
+		return 0, "", "", fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("create pod %s: %w", name, err)
+		return 0, "", "", fmt.Errorf("create pod %s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp.StatusCode, "", fmt.Errorf("read answer to create %s: %w", name, err)
+		return resp.StatusCode, "", "", fmt.Errorf("read answer to create %s: %w", name, err)
 	}
 	if resp.StatusCode == http.StatusCreated {
-		return resp.StatusCode, "", nil
+		return resp.StatusCode, "", "", nil
 	}
+	retryAfter = resp.Header.Get("Retry-After")
 	var st metav1.Status
 	if err := json.Unmarshal(data, &st); err == nil && st.Message != "" {
-		return resp.StatusCode, st.Message, nil
+		return resp.StatusCode, st.Message, retryAfter, nil
 	}
-	return resp.StatusCode, strings.TrimSpace(string(data)), nil
+	return resp.StatusCode, strings.TrimSpace(string(data)), retryAfter, nil
 }
 
 func (l *podLoad) all() []attempt {

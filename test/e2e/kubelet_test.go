@@ -370,7 +370,7 @@ func TestPodStartLatencyFigures(t *testing.T) {
 	})
 	t.Run("cri", func(t *testing.T) {
 		_, k, _ := startCRINode(t)
-		pod := func(name string) string { return criPod(name, "Always", busyboxImage.Name, "sleep 3600") }
+		pod := func(name string) string { return criPod(name, "Always", busyboxImage, "sleep 3600") }
 		measurePodStartLatency(t, k, pods, 0, pod)
 		measurePodStartLatency(t, k, pods, time.Second, pod)
 	})

@@ -39,6 +39,8 @@ const (
 	skiffSystem    = "skiff-system"
 	apiServiceName = "v1alpha1.core.skiff.dev"
 	skiffGroup     = "core.skiff.dev"
+	appsService    = "v1alpha1.apps.skiff.dev"
+	appsGroup      = "apps.skiff.dev"
 	image          = "skiff:dev"
 	// Where a pod finds its service account's credentials.
 	saDir = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -107,6 +109,7 @@ func TestEveryManifestDecodesStrictlyAndIsInTheKustomization(t *testing.T) {
 		{"Deployment skiff-kubelet", m.Deployments[Key{skiffSystem, "skiff-kubelet"}] != nil},
 		{"Service skiff-apiserver", m.Services[Key{skiffSystem, "skiff-apiserver"}] != nil},
 		{"APIService " + apiServiceName, m.APIServices[apiServiceName] != nil},
+		{"APIService " + appsService, m.APIServices[appsService] != nil},
 	}
 	for _, w := range want {
 		if !w.present {
@@ -168,16 +171,24 @@ func TestStrictDecodingRejectsMistakes(t *testing.T) {
 
 func TestAPIServiceRoutesTheSkiffGroupToTheDelegatingAPIServer(t *testing.T) {
 	_, m := load(t)
-	as := m.APIServices[apiServiceName]
-	if as == nil {
-		t.Fatalf("APIService %s is missing", apiServiceName)
+	// One APIService for each group version skiff serves, and none more.
+	services := map[string]string{apiServiceName: skiffGroup, appsService: appsGroup}
+	if len(m.APIServices) != len(services) {
+		t.Errorf("%d APIServices, want %d, one for each group version skiff serves", len(m.APIServices), len(services))
 	}
-	if len(m.APIServices) != 1 {
-		t.Errorf("%d APIServices, want one for the one version skiff serves", len(m.APIServices))
+	for name, group := range services {
+		t.Run(name, func(t *testing.T) { checkAPIService(t, m, name, group) })
+	}
+}
+
+func checkAPIService(t *testing.T, m *Manifests, name, group string) {
+	as := m.APIServices[name]
+	if as == nil {
+		t.Fatalf("APIService %s is missing", name)
 	}
 	spec := as.Spec
-	if spec.Group != skiffGroup || spec.Version != "v1alpha1" || as.Name != spec.Version+"."+spec.Group {
-		t.Errorf("APIService %s names group %q version %q, want %s v1alpha1 named version.group", as.Name, spec.Group, spec.Version, skiffGroup)
+	if spec.Group != group || spec.Version != "v1alpha1" || as.Name != spec.Version+"."+spec.Group {
+		t.Errorf("APIService %s names group %q version %q, want %s v1alpha1 named version.group", as.Name, spec.Group, spec.Version, group)
 	}
 	// The ranges apiregistration's validation enforces.
 	if spec.GroupPriorityMinimum < 1 || spec.GroupPriorityMinimum > 20000 {
@@ -596,4 +607,41 @@ func itoa(i int32) string { return strconv.Itoa(int(i)) }
 
 func mounted(c *corev1.Container, dir string) bool {
 	return slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == dir })
+}
+
+// TestHostUsersMayUseSkiffWorkloads checks the ClusterRoles aggregated into
+// the host's view, edit and admin roles: in aggregated mode they are what
+// lets a namespace's users use apps.skiff.dev at all.
+func TestHostUsersMayUseSkiffWorkloads(t *testing.T) {
+	_, m := load(t)
+	// The rules each default role gains, by its aggregation label.
+	granted := map[string][]rbacv1.PolicyRule{}
+	for _, r := range m.ClusterRoles {
+		for _, role := range []string{"view", "edit", "admin"} {
+			if r.Labels["rbac.authorization.k8s.io/aggregate-to-"+role] == "true" {
+				granted[role] = append(granted[role], r.Rules...)
+			}
+		}
+	}
+	tests := []struct {
+		role string
+		req  Request
+		want bool
+	}{
+		{"view", Request{"list", appsGroup, "deployments", "default"}, true},
+		{"view", Request{"watch", appsGroup, "replicasets", "default"}, true},
+		{"view", Request{"get", appsGroup, "deployments/scale", "default"}, true},
+		{"view", Request{"patch", appsGroup, "deployments/scale", "default"}, false},
+		{"view", Request{"delete", appsGroup, "deployments", "default"}, false},
+		{"edit", Request{"create", appsGroup, "deployments", "default"}, true},
+		{"edit", Request{"patch", appsGroup, "deployments/scale", "default"}, true},
+		{"edit", Request{"delete", appsGroup, "replicasets", "default"}, true},
+		{"edit", Request{"patch", appsGroup, "deployments/status", "default"}, false},
+		{"admin", Request{"update", appsGroup, "replicasets/scale", "default"}, true},
+	}
+	for _, tt := range tests {
+		if got := rulesAllow(granted[tt.role], tt.req); got != tt.want {
+			t.Errorf("%s: %+v allowed = %v, want %v", tt.role, tt.req, got, tt.want)
+		}
+	}
 }

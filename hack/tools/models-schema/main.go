@@ -26,7 +26,7 @@ limitations under the License.
 // them. applyconfiguration-gen looks each client type up under the
 // REST-friendly form of its Go path, and the fake clientset's type converter
 // under the name runtime.Scheme.ToOpenAPIDefinitionName returns; the
-// +k8s:openapi-model-package tag in pkg/apis/core/v1alpha1/doc.go makes the
+// +k8s:openapi-model-package tag in each group's v1alpha1/doc.go makes the
 // two the same name. This command fails if a kind registered in skiff's
 // scheme has no definition under that name, since applyconfiguration-gen
 // would otherwise silently leave the kind out of the schema.
@@ -41,10 +41,12 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/util"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 
+	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/generated/openapi"
 )
@@ -111,16 +113,37 @@ func v2Schema(def common.OpenAPIDefinition) spec.Schema {
 	return def.Schema
 }
 
-// checkKinds fails unless every kind in skiff's API group has a definition
+// groups are skiff's API groups: each one's scheme builder, version, and a
+// type of its package (the kinds apimachinery registers in every group, and
+// the autoscaling/v1 Scale of apps, are not skiff's to check).
+var groups = []struct {
+	addToScheme func(*runtime.Scheme) error
+	version     schema.GroupVersion
+	pkgPath     string
+}{
+	{corev1alpha1.AddToScheme, corev1alpha1.SchemeGroupVersion, reflect.TypeFor[corev1alpha1.Pod]().PkgPath()},
+	{appsv1alpha1.AddToScheme, appsv1alpha1.SchemeGroupVersion, reflect.TypeFor[appsv1alpha1.Deployment]().PkgPath()},
+}
+
+// checkKinds fails unless every kind in skiff's API groups has a definition
 // under the name applyconfiguration-gen looks up (the REST-friendly Go path)
 // and that name is also its model name, which the fake clientset's type
 // converter looks up.
 func checkKinds(defs map[string]spec.Schema) error {
-	scheme := runtime.NewScheme()
-	if err := corev1alpha1.AddToScheme(scheme); err != nil {
-		return fmt.Errorf("building the %s scheme: %w", corev1alpha1.SchemeGroupVersion, err)
+	for _, g := range groups {
+		if err := checkGroupKinds(defs, g.addToScheme, g.version, g.pkgPath); err != nil {
+			return err
+		}
 	}
-	kinds := scheme.KnownTypes(corev1alpha1.SchemeGroupVersion)
+	return nil
+}
+
+func checkGroupKinds(defs map[string]spec.Schema, addToScheme func(*runtime.Scheme) error, gv schema.GroupVersion, pkgPath string) error {
+	scheme := runtime.NewScheme()
+	if err := addToScheme(scheme); err != nil {
+		return fmt.Errorf("building the %s scheme: %w", gv, err)
+	}
+	kinds := scheme.KnownTypes(gv)
 	names := make([]string, 0, len(kinds))
 	for kind := range kinds {
 		names = append(names, kind)
@@ -129,13 +152,11 @@ func checkKinds(defs map[string]spec.Schema) error {
 
 	for _, kind := range names {
 		t := kinds[kind]
-		// metav1.AddToGroupVersion registers apimachinery's option and
-		// event types in the group too; they are not skiff's to check.
-		if t.PkgPath() != reflect.TypeFor[corev1alpha1.Pod]().PkgPath() {
+		if t.PkgPath() != pkgPath {
 			continue
 		}
 		goName := util.ToRESTFriendlyName(t.PkgPath() + "." + t.Name())
-		modelName, err := scheme.ToOpenAPIDefinitionName(corev1alpha1.SchemeGroupVersion.WithKind(kind))
+		modelName, err := scheme.ToOpenAPIDefinitionName(gv.WithKind(kind))
 		if err != nil {
 			return fmt.Errorf("model name of kind %s: %w", kind, err)
 		}

@@ -48,6 +48,12 @@ const (
 	PullIfNotPresent PullPolicy = "IfNotPresent"
 )
 
+// PodTemplateSpec is the pod a controller (ReplicaSet, Deployment) creates.
+type PodTemplateSpec struct {
+	metav1.ObjectMeta
+	Spec PodSpec
+}
+
 // PodSpec is the desired state of a pod.
 type PodSpec struct {
 	Containers                    []Container

@@ -4,9 +4,11 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"skiff.dev/skiff/pkg/apiserver/memory"
 	"skiff.dev/skiff/pkg/apiserver/options"
 	"skiff.dev/skiff/pkg/cli"
 )
@@ -38,6 +40,9 @@ func Run(ctx context.Context, o *options.Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	limit, _ := o.MemoryLimitBytes()
+	memory.SetLimit(limit)
+	go memory.ReturnAfterSpikes(ctx, 30*time.Second)
 	cfg, stopEtcd, err := o.Config()
 	if err != nil {
 		return err

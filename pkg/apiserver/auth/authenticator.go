@@ -40,7 +40,9 @@ func NewAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokenFile 
 	for _, p := range publicPaths {
 		conditions = append(conditions, apiserverapi.AnonymousAuthCondition{Path: p})
 	}
-	return union.New(
+	// Fail on error, as kube-apiserver does: a bad token or certificate is
+	// refused (401) even where an anonymous request would get in.
+	return union.NewFailOnError(
 		group.NewAuthenticatedGroupAdder(union.New(authenticators...)),
 		anonymous.NewAuthenticator(conditions),
 	), nil

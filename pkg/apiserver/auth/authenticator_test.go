@@ -36,6 +36,7 @@ func TestAuthenticator(t *testing.T) {
 			wantUser: user.Anonymous, wantGroups: []string{user.AllUnauthenticated}},
 		{name: "no credentials on the API is refused", path: "/apis/core.skiff.dev/v1alpha1/pods", wantOK: false},
 		{name: "an unknown token on the API is refused", path: "/apis/core.skiff.dev/v1alpha1/pods", token: "wrong", wantOK: false},
+		{name: "an unknown token on /healthz is refused, not anonymous", path: "/healthz", token: "wrong", wantOK: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

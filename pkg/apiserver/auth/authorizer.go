@@ -23,6 +23,8 @@ const (
 	NodesGroup = "system:nodes"
 	// SchedulerUser is the scheduler's identity.
 	SchedulerUser = "system:kube-scheduler"
+	// ControllerManagerUser is skiff-controller-manager's identity.
+	ControllerManagerUser = "system:kube-controller-manager"
 	// NodeLeaseNamespace holds the kubelets' heartbeat leases.
 	NodeLeaseNamespace = "skiff-node-lease"
 	// SchedulerLeaseNamespace holds the scheduler's leader-election lease.
@@ -42,7 +44,9 @@ type PodGetter interface {
 //     pods, write its own Node, its Lease, the status of its pods, delete
 //     its pods, and write core/v1 events (corev1.go);
 //   - the scheduler may read pods and nodes, bind pods, write pod status and
-//     core/v1 events, and hold its leader-election lease.
+//     core/v1 events, and hold its leader-election lease;
+//   - the controller manager may do what its controllers do (see
+//     authorizeControllerManager);
 //   - every authenticated user may create self reviews (kubectl auth can-i,
 //     kubectl auth whoami), kubelets token and subject access reviews, and
 //     the API server's kubelet client may use the kubelet API (reviews.go).
@@ -100,6 +104,10 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	}
 	if d, reason, ok := authorizeCoreV1(u, attrs); ok {
 		return d, reason, nil
+	}
+	if u.GetName() == ControllerManagerUser {
+		// Before the group check: its garbage collector reaches every group.
+		return authorizeControllerManager(attrs)
 	}
 	if attrs.GetAPIGroup() != core.GroupName {
 		return authorizer.DecisionNoOpinion, fmt.Sprintf("skiff serves only the %s API group", core.GroupName), nil
@@ -231,4 +239,51 @@ func (a *Authorizer) ConditionsAwareAuthorize(ctx context.Context, attrs authori
 // EvaluateConditions is never reached: skiff returns no conditional decisions.
 func (a *Authorizer) EvaluateConditions(context.Context, authorizer.ConditionsAwareDecision, authorizer.ConditionsData) (authorizer.Decision, string, error) {
 	return authorizer.DecisionDeny, "", authorizer.ErrorConditionEvaluationNotSupported
+}
+
+// controllerManagerGroups are the API groups the controller manager acts
+// in: skiff's own, and the legacy core group whose Namespaces its garbage
+// collector watches.
+var controllerManagerGroups = []string{core.GroupName, "apps.skiff.dev", ""}
+
+// authorizeControllerManager confines system:kube-controller-manager to
+// what its controllers do:
+//   - every controller reads (get, list, watch) the kinds it watches, and
+//     the garbage collector watches every kind, so reads are allowed on
+//     every resource of skiff's groups;
+//   - the garbage collector patches metadata (ownerReferences, finalizers)
+//     and deletes dependents of any kind; the taint eviction and pod GC
+//     controllers delete pods;
+//   - the node lifecycle controller updates nodes (NoExecute taints) and
+//     patches nodes/status (Ready=Unknown);
+//   - the ReplicaSet and Deployment controllers create pods and write
+//     apps.skiff.dev objects and their status;
+//   - it writes events, and holds its leader Lease in skiff-system.
+//
+// It may not bind pods, read logs or exec into them, write pod status,
+// create nodes, delete collections, or write leases outside skiff-system
+// (a kubelet's heartbeat is the kubelet's alone).
+func authorizeControllerManager(attrs authorizer.Attributes) (authorizer.Decision, string, error) {
+	group, verb, resource, sub := attrs.GetAPIGroup(), attrs.GetVerb(), attrs.GetResource(), attrs.GetSubresource()
+	if !contains(controllerManagerGroups, group) {
+		return authorizer.DecisionNoOpinion, fmt.Sprintf("the controller manager acts only in groups %q", controllerManagerGroups), nil
+	}
+	switch {
+	case resource == "events":
+		return allowIf(sub == "" && contains([]string{"create", "update", "patch"}, verb), "the controller manager may only write events")
+	case resource == "leases" && sub == "" && contains([]string{"create", "update"}, verb):
+		return allowIf(attrs.GetNamespace() == SchedulerLeaseNamespace,
+			fmt.Sprintf("the controller manager may write leases only in namespace %s", SchedulerLeaseNamespace))
+	case sub == "" && contains(readVerbs, verb),
+		sub == "" && (verb == "patch" || verb == "delete"):
+		return authorizer.DecisionAllow, "", nil
+	case resource == "nodes" && sub == "" && verb == "update",
+		resource == "nodes" && sub == "status" && (verb == "patch" || verb == "update"):
+		return authorizer.DecisionAllow, "", nil
+	case resource == "pods" && sub == "" && verb == "create":
+		return authorizer.DecisionAllow, "", nil
+	case group == "apps.skiff.dev" && (sub == "" || sub == "status") && contains([]string{"create", "update", "patch"}, verb):
+		return authorizer.DecisionAllow, "", nil
+	}
+	return authorizer.DecisionNoOpinion, "not a controller manager's request", nil
 }

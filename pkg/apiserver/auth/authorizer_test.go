@@ -35,8 +35,9 @@ var (
 	alice  = &user.DefaultInfo{Name: "alice", Groups: []string{user.AllAuthenticated}}
 	node1  = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{NodesGroup, user.AllAuthenticated}}
 	// fakeNode is named like a kubelet but not in system:nodes.
-	fakeNode  = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{user.AllAuthenticated}}
-	scheduler = &user.DefaultInfo{Name: SchedulerUser, Groups: []string{user.AllAuthenticated}}
+	fakeNode          = &user.DefaultInfo{Name: "system:node:n1", Groups: []string{user.AllAuthenticated}}
+	scheduler         = &user.DefaultInfo{Name: SchedulerUser, Groups: []string{user.AllAuthenticated}}
+	controllerManager = &user.DefaultInfo{Name: ControllerManagerUser, Groups: []string{user.AllAuthenticated}}
 )
 
 // res is a resource request in core.skiff.dev.
@@ -229,5 +230,65 @@ func TestConditionsAwareAuthorizeAgrees(t *testing.T) {
 		if (want == authorizer.DecisionAllow) != got.IsAllow() {
 			t.Errorf("%s %s/%s %s: ConditionsAwareAuthorize allowed=%v, Authorize said %v", attrs.Verb, attrs.Resource, attrs.Subresource, attrs.Name, got.IsAllow(), want)
 		}
+	}
+}
+
+func TestAuthorizeControllerManager(t *testing.T) {
+	cm := &user.DefaultInfo{Name: ControllerManagerUser, Groups: []string{user.AllAuthenticated}}
+	in := func(group, verb, ns, resource, sub, name string) authorizer.AttributesRecord {
+		a := res(cm, verb, ns, resource, sub, name)
+		a.APIGroup = group
+		return a
+	}
+	const apps = "apps.skiff.dev"
+	tests := []struct {
+		name  string
+		attrs authorizer.AttributesRecord
+		allow bool
+	}{
+		// every controller watches what it acts on; the GC watches every kind
+		{"it watches pods", res(cm, "watch", "", "pods", "", ""), true},
+		{"it lists nodes", res(cm, "list", "", "nodes", "", ""), true},
+		{"it reads node leases (heartbeats)", res(cm, "list", NodeLeaseNamespace, "leases", "", ""), true},
+		{"its GC watches namespaces in the legacy group", in("", "watch", "", "namespaces", "", ""), true},
+		{"its GC watches ReplicaSets", in(apps, "watch", "", "replicasets", "", ""), true},
+		// the garbage collector
+		{"its GC patches an object's ownerReferences", res(cm, "patch", "default", "pods", "", "p"), true},
+		{"its GC deletes a dependent", in(apps, "delete", "default", "replicasets", "", "rs"), true},
+		{"its GC may not delete collections", res(cm, "deletecollection", "default", "pods", "", ""), false},
+		// node lifecycle
+		{"node lifecycle taints a node", res(cm, "update", "", "nodes", "", "n1"), true},
+		{"node lifecycle marks a node Ready=Unknown", res(cm, "patch", "", "nodes", "status", "n1"), true},
+		{"it may not create nodes", res(cm, "create", "", "nodes", "", ""), false},
+		// eviction, pod GC, ReplicaSets
+		{"taint eviction deletes a pod", res(cm, "delete", "default", "pods", "", "p"), true},
+		{"the ReplicaSet controller creates pods", res(cm, "create", "default", "pods", "", ""), true},
+		{"the Deployment controller creates ReplicaSets", in(apps, "create", "default", "replicasets", "", ""), true},
+		{"the ReplicaSet controller writes status", in(apps, "update", "default", "replicasets", "status", "rs"), true},
+		{"it may not bind pods", res(cm, "create", "default", "pods", "binding", "p"), false},
+		{"it may not write pod status", res(cm, "update", "default", "pods", "status", "p"), false},
+		{"it may not read pod logs", res(cm, "get", "default", "pods", "log", "p"), false},
+		// events and its own lease
+		{"it records events", res(cm, "create", "default", "events", "", ""), true},
+		{"it may not delete events", res(cm, "delete", "default", "events", "", "e"), false},
+		{"it holds its leader lease", res(cm, "update", SchedulerLeaseNamespace, "leases", "", "skiff-controller-manager"), true},
+		{"it creates its leader lease", res(cm, "create", SchedulerLeaseNamespace, "leases", "", ""), true},
+		{"it may not renew a node's lease", res(cm, "update", NodeLeaseNamespace, "leases", "", "n1"), false},
+		{"it may not create a node's lease", res(cm, "create", NodeLeaseNamespace, "leases", "", ""), false},
+		// nothing outside skiff's groups
+		{"it may not read secrets of a host cluster's group", in("rbac.authorization.k8s.io", "list", "", "roles", "", ""), false},
+		{"it may not read metrics", path(cm, "get", "/metrics"), false},
+		{"it reads discovery", path(cm, "get", "/apis"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			decision, reason, err := NewAuthorizer().Authorize(context.Background(), tt.attrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := decision == authorizer.DecisionAllow; got != tt.allow {
+				t.Errorf("allowed = %v (reason %q), want %v", got, reason, tt.allow)
+			}
+		})
 	}
 }

@@ -39,10 +39,12 @@ func authorizeReviewsAndKubeletAPI(u user.Info, attrs authorizer.Attributes) (d 
 		return d, reason, true
 	case group == authenticationv1.GroupName && resource == "tokenreviews",
 		group == authorizationv1.GroupName && resource == "subjectaccessreviews":
-		// Kubelets ask who called their API and whether it may, as
-		// upstream's system:auth-delegator role allows.
-		d, reason = allowIfNoErr(sub == "" && verb == "create" && contains(groups, NodesGroup),
-			fmt.Sprintf("only kubelets (group %s) may create %s", NodesGroup, resource))
+		// Kubelets, the scheduler and the controller manager ask who called
+		// their endpoints and whether it may, as upstream's
+		// system:auth-delegator, system:kube-scheduler and
+		// system:kube-controller-manager roles allow.
+		d, reason = allowIfNoErr(sub == "" && verb == "create" && isDelegator(u),
+			fmt.Sprintf("only kubelets (group %s), %s and %s may create %s", NodesGroup, SchedulerUser, ControllerManagerUser, resource))
 		return d, reason, true
 	case group == "" && resource == "nodes" && contains(kubeletAPISubresources, sub):
 		d, reason = allowIfNoErr(u.GetName() == KubeletClientUser,
@@ -55,4 +57,10 @@ func authorizeReviewsAndKubeletAPI(u user.Info, attrs authorizer.Attributes) (d 
 func allowIfNoErr(ok bool, reason string) (authorizer.Decision, string) {
 	d, r, _ := allowIf(ok, reason)
 	return d, r
+}
+
+// isDelegator reports whether u serves an endpoint of its own that asks the
+// API server to authenticate and authorize its callers.
+func isDelegator(u user.Info) bool {
+	return contains(u.GetGroups(), NodesGroup) || u.GetName() == SchedulerUser || u.GetName() == ControllerManagerUser
 }

@@ -46,8 +46,6 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 			rule(readVerbs, core.GroupName, "nodes"),
 			rule([]string{"create"}, core.GroupName, "nodes"),
 			named(rule([]string{"update", "patch"}, core.GroupName, "nodes", "nodes/status"), nodeName),
-			rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),
-			rule([]string{"create"}, authorizationv1.GroupName, "subjectaccessreviews"),
 		)
 		if namespace == NodeLeaseNamespace || namespace == "*" {
 			resource = append(resource,
@@ -69,6 +67,11 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 		}
 	}
 	resource = append(resource, coreV1Rules(u)...)
+	if isDelegator(u) {
+		resource = append(resource,
+			rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),
+			rule([]string{"create"}, authorizationv1.GroupName, "subjectaccessreviews"))
+	}
 	if u.GetName() == KubeletClientUser {
 		subs := make([]string, len(kubeletAPISubresources))
 		for i, s := range kubeletAPISubresources {

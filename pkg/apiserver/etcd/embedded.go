@@ -5,11 +5,13 @@
 package etcd
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -21,7 +23,9 @@ import (
 
 // Embedded is a running embedded etcd and what a client needs to reach it.
 type Embedded struct {
-	etcd *embed.Etcd
+	etcd  *embed.Etcd
+	space *spaceGuard
+	stop  context.CancelFunc
 	// ClientURL is the https URL the API server's storage dials.
 	ClientURL string
 	// CAFile, CertFile and KeyFile are the client's TLS material.
@@ -62,12 +66,20 @@ func Start(dir string, ca *pki.CA, timeout time.Duration) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
+	dataDir := filepath.Join(dir, "etcd")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dataDir, err)
+	}
+	free, err := checkStartSpace(dataDir)
+	if err != nil {
+		return nil, err
+	}
 	clientURL := url.URL{Scheme: "https", Host: fmt.Sprintf("127.0.0.1:%d", clientPort)}
 	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", peerPort)}
 
 	cfg := embed.NewConfig()
 	cfg.Name = "skiff"
-	cfg.Dir = filepath.Join(dir, "etcd")
+	cfg.Dir = dataDir
 	cfg.ListenClientUrls = []url.URL{clientURL}
 	cfg.AdvertiseClientUrls = []url.URL{clientURL}
 	cfg.ListenPeerUrls = []url.URL{peerURL}
@@ -81,7 +93,7 @@ func Start(dir string, ca *pki.CA, timeout time.Duration) (*Embedded, error) {
 	}
 	// etcd's own logs go to stderr at warn; the API server logs what matters.
 	cfg.LogLevel = "warn"
-	cfg.QuotaBackendBytes = 8 << 30
+	cfg.QuotaBackendBytes = quotaFor(free, dbSize(dataDir))
 
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
@@ -97,9 +109,19 @@ func Start(dir string, ca *pki.CA, timeout time.Duration) (*Embedded, error) {
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd in %s not ready after %s", cfg.Dir, timeout)
 	}
-	klog.V(1).InfoS("Embedded etcd is serving", "dir", cfg.Dir, "url", clientURL.String())
+	klog.V(1).InfoS("Embedded etcd is serving", "dir", cfg.Dir, "url", clientURL.String(), "quotaMiB", cfg.QuotaBackendBytes>>20)
+	if err := preallocateDB(dataDir, cfg.QuotaBackendBytes); err != nil {
+		// Not fatal: the space guard still refuses writes before the
+		// volume fills, unless someone else fills it at once.
+		klog.ErrorS(err, "Cannot allocate the embedded etcd's database blocks ahead; a volume filled by another writer may stop etcd")
+	}
+	guard := &spaceGuard{dir: dataDir, etcd: e}
+	ctx, cancel := context.WithCancel(context.Background())
+	go guard.run(ctx)
 	return &Embedded{
 		etcd:      e,
+		space:     guard,
+		stop:      cancel,
 		ClientURL: clientURL.String(),
 		CAFile:    filepath.Join(pkiDir, pki.CACertFile),
 		CertFile:  filepath.Join(pkiDir, "etcd-client.crt"),
@@ -109,7 +131,25 @@ func Start(dir string, ca *pki.CA, timeout time.Duration) (*Embedded, error) {
 
 // Stop shuts etcd down after its in-flight requests.
 func (e *Embedded) Stop() {
+	e.stop()
 	e.etcd.Close()
+}
+
+// WriteRefusal is nil while etcd's volume has room for writes, and
+// otherwise the error to refuse them with (see spaceGuard).
+func (e *Embedded) WriteRefusal() error { return e.space.WriteRefusal() }
+
+// dbSize is the disk space the database already in dir holds (its blocks
+// allocated ahead included), 0 when there is none.
+func dbSize(dir string) int64 {
+	fi, err := os.Stat(dbPath(dir))
+	if err != nil {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return max(fi.Size(), st.Blocks*512)
+	}
+	return fi.Size()
 }
 
 func freePort() (int, error) {

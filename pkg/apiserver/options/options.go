@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apiserver/pkg/admission"
@@ -30,14 +31,17 @@ import (
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
+	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver"
+	"skiff.dev/skiff/pkg/apiserver/admission/defaulttolerationseconds"
 	"skiff.dev/skiff/pkg/apiserver/admission/namespacelifecycle"
 	"skiff.dev/skiff/pkg/apiserver/admission/noderestriction"
 	"skiff.dev/skiff/pkg/apiserver/auth"
 	"skiff.dev/skiff/pkg/apiserver/etcd"
 	generatedopenapi "skiff.dev/skiff/pkg/generated/openapi"
 	"skiff.dev/skiff/pkg/pki"
+	"skiff.dev/skiff/pkg/registry/rules"
 )
 
 const (
@@ -79,6 +83,12 @@ type Options struct {
 	EtcdReadyTimeout time.Duration
 	// DisableAdmissionPlugins turns off admission plugins by name.
 	DisableAdmissionPlugins []string
+	// MemoryLimit is the Go runtime's soft memory limit (a quantity such
+	// as 2Gi); empty derives it (see pkg/apiserver/memory).
+	MemoryLimit string
+	// storageGate is the embedded etcd, which refuses writes when its
+	// volume is nearly full; nil with an external etcd.
+	storageGate rules.WriteGate
 }
 
 // admissionPlugins are the plugins --disable-admission-plugins may name.
@@ -89,7 +99,7 @@ func NewOptions() *Options {
 	o := &Options{
 		ServerRun:        genericoptions.NewServerRunOptions(),
 		SecureServing:    genericoptions.NewSecureServingOptions().WithLoopback(),
-		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion, corev1.SchemeGroupVersion))),
+		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion, appsv1alpha1.SchemeGroupVersion, corev1.SchemeGroupVersion))),
 		Authentication:   genericoptions.NewDelegatingAuthenticationOptions(),
 		Authorization:    genericoptions.NewDelegatingAuthorizationOptions(),
 		DataDir:          "./skiff-data",
@@ -116,6 +126,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringVar(&o.KubeletClientCertFile, "kubelet-client-certificate", o.KubeletClientCertFile, "Client certificate for connections to kubelets (pods/log). Minted from the data dir's CA when unset, for user "+auth.KubeletClientUser+", which may use the kubelet API and nothing else.")
 	fs.StringVar(&o.KubeletClientKeyFile, "kubelet-client-key", o.KubeletClientKeyFile, "Key of --kubelet-client-certificate.")
 	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, fmt.Sprintf("Admission plugins to turn off, of %s. %s works only in standalone mode (in aggregated mode the host cluster's does its job).", strings.Join(admissionPlugins, ", "), namespacelifecycle.PluginName))
+	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the Go heap (GOMEMLIMIT), a quantity such as 2Gi. Empty: GOMEMLIMIT if set, else 90% of the cgroup's memory limit or of the machine's memory.")
 	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "CA that signs kubelets' serving certificates. Defaults to the data dir's CA in standalone mode; with --delegated-auth and no value, they are not verified.")
 
 	o.ServerRun.AddUniversalFlags(fss.FlagSet("generic"))
@@ -163,6 +174,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--disable-admission-plugins: unknown plugin %q, known: %s", p, strings.Join(admissionPlugins, ", ")))
 		}
 	}
+	if _, err := o.MemoryLimitBytes(); err != nil {
+		errs = append(errs, err)
+	}
 	if (o.KubeletClientCertFile == "") != (o.KubeletClientKeyFile == "") {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
@@ -170,6 +184,18 @@ func (o *Options) Validate() error {
 }
 
 func (o *Options) pkiDir() string { return filepath.Join(o.DataDir, "pki") }
+
+// MemoryLimitBytes is --memory-limit in bytes, 0 when unset.
+func (o *Options) MemoryLimitBytes() (int64, error) {
+	if o.MemoryLimit == "" {
+		return 0, nil
+	}
+	q, err := resource.ParseQuantity(o.MemoryLimit)
+	if err != nil || q.Sign() <= 0 {
+		return 0, fmt.Errorf("--memory-limit %q: want a positive quantity such as 2Gi", o.MemoryLimit)
+	}
+	return q.Value(), nil
+}
 
 // Config builds the server configuration. It starts the embedded etcd when
 // no --etcd-servers are given; the returned stop function stops it (call it
@@ -190,6 +216,7 @@ func (o *Options) Config() (*apiserver.Config, func(), error) {
 			return nil, nil, err
 		}
 		stop = embedded.Stop
+		o.storageGate = embedded
 		o.Etcd.StorageConfig.Transport = storagebackend.TransportConfig{
 			ServerList:    []string{embedded.ClientURL},
 			TrustedCAFile: embedded.CAFile,
@@ -230,12 +257,13 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 	gc.FlowControl = nil
 	// Handlers give up just before the timeout filter; see BuildHandlerChain.
 	gc.BuildHandlerChainFunc = apiserver.BuildHandlerChain
-	var plugins []admission.Interface
+	// DefaultTolerationSeconds mutates new pods; NodeRestriction validates.
+	plugins := []admission.Interface{defaulttolerationseconds.New()}
 	if o.admissionEnabled(noderestriction.PluginName) {
 		plugins = append(plugins, noderestriction.New())
 	}
 
-	extra := apiserver.ExtraConfig{EventTTL: o.EventTTL}
+	extra := apiserver.ExtraConfig{EventTTL: o.EventTTL, StorageGate: o.storageGate}
 	if o.DelegatedAuth {
 		if err := o.Authentication.ApplyTo(&gc.Authentication, gc.SecureServing, gc.OpenAPIConfig); err != nil {
 			return nil, fmt.Errorf("apply delegated authentication: %w", err)
@@ -260,7 +288,8 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 			if err != nil {
 				return nil, err
 			}
-			plugins = append(plugins, lifecycle)
+			// First, as upstream orders it: refuse before anything mutates.
+			plugins = append([]admission.Interface{lifecycle}, plugins...)
 		}
 	}
 	gc.AdmissionControl = admission.NewChainHandler(plugins...)

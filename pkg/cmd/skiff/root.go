@@ -1,7 +1,8 @@
 // Package skiff is the `skiff` command: `skiff up` runs a whole cluster on
 // one machine, `skiff kubeconfig` mints identities, `skiff
 // kubelet-serving-cert` kubelets' serving certificates, and the hidden
-// `apiserver`, `scheduler` and `kubelet` subcommands are the components
+// `apiserver`, `scheduler`, `controller-manager` and `kubelet`
+// subcommands are the components
 // themselves, so one binary can supervise all of them.
 package skiff
 
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	apiserverapp "skiff.dev/skiff/pkg/apiserver/app"
+	controllermanagerapp "skiff.dev/skiff/pkg/controllermanager/app"
 	kubeletapp "skiff.dev/skiff/pkg/kubelet/app"
 	schedulerapp "skiff.dev/skiff/pkg/scheduler/app"
 )
@@ -22,9 +24,10 @@ func NewCommand() *cobra.Command {
 	}
 	cmd.AddCommand(newUpCommand(), newKubeconfigCommand(), newKubeletServingCertCommand())
 	for use, component := range map[string]*cobra.Command{
-		"apiserver": apiserverapp.NewCommand(),
-		"scheduler": schedulerapp.NewSchedulerCommand(),
-		"kubelet":   kubeletapp.NewKubeletCommand(),
+		"apiserver":          apiserverapp.NewCommand(),
+		"scheduler":          schedulerapp.NewSchedulerCommand(),
+		"kubelet":            kubeletapp.NewKubeletCommand(),
+		"controller-manager": controllermanagerapp.NewControllerManagerCommand(),
 	} {
 		component.Use = use
 		component.Hidden = true

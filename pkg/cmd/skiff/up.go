@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +19,9 @@ import (
 
 	"skiff.dev/skiff/pkg/apiserver/options"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	kubeletapp "skiff.dev/skiff/pkg/kubelet/app"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
+	"skiff.dev/skiff/pkg/kubelet/runtime/cri"
 	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/pkg/supervisor"
 )
@@ -30,10 +33,18 @@ type upOptions struct {
 	nodeName      string
 	kubeletPort   int
 	schedulerPort int
+	cmPort        int
 	nodes         int
 	readyTimeout  time.Duration
 	shutdownGrace time.Duration
+
+	bindAddress              string
+	containerRuntimeEndpoint string
+	podInfraContainerImage   string
 }
+
+// criSectionOfREADME is where a user missing a runtime is sent.
+const criSectionOfREADME = `README.md, section "Containers from images: --runtime cri"`
 
 func newUpCommand() *cobra.Command {
 	host, _ := os.Hostname()
@@ -44,14 +55,18 @@ func newUpCommand() *cobra.Command {
 		nodeName:      host,
 		kubeletPort:   10250,
 		schedulerPort: 10259,
+		cmPort:        10257,
 		readyTimeout:  2 * time.Minute,
 		shutdownGrace: 30 * time.Second,
+
+		bindAddress:              "127.0.0.1",
+		containerRuntimeEndpoint: kubeletapp.NewOptions().ContainerRuntimeEndpoint,
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run a whole cluster on this machine: API server, scheduler and a kubelet",
-		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler and one
-skiff-kubelet for this machine under one supervisor, each with its own identity
+		Short: "Run a whole cluster on this machine: API server, scheduler, controller manager and a kubelet",
+		Long: `skiff up runs skiff-apiserver (with embedded etcd), skiff-scheduler,
+skiff-controller-manager and one skiff-kubelet for this machine under one supervisor, each with its own identity
 minted from the data dir's CA. A component that dies is restarted with back-off.
 Ctrl-C or SIGTERM stops the kubelet's containers, then the kubelet, the scheduler
 and the API server, and exits 0. Running it again on the same --data-dir brings
@@ -68,9 +83,13 @@ every object back.`,
 	fs.StringVar(&o.nodeName, "node-name", o.nodeName, "Name of this machine's node.")
 	fs.IntVar(&o.kubeletPort, "kubelet-port", o.kubeletPort, "Port of the kubelet's HTTPS server (pod logs).")
 	fs.IntVar(&o.schedulerPort, "scheduler-secure-port", o.schedulerPort, "Port of the scheduler's HTTPS endpoints (/healthz, /metrics), on 127.0.0.1; 0 turns them off.")
+	fs.IntVar(&o.cmPort, "controller-manager-secure-port", o.cmPort, "Port of the controller manager's HTTPS endpoints (/healthz, /metrics), on 127.0.0.1; 0 turns them off.")
 	fs.IntVar(&o.nodes, "nodes", o.nodes, "Extra simulated nodes (fake runtime, one process) for experiments.")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", o.readyTimeout, "How long to wait for the API server to become ready.")
 	fs.DurationVar(&o.shutdownGrace, "shutdown-grace-period", o.shutdownGrace, "How long containers and components get to stop on Ctrl-C.")
+	fs.StringVar(&o.bindAddress, "bind-address", o.bindAddress, "The IP address the API server and the kubelet listen on, and, unless it is 0.0.0.0, the node's address. The default, loopback, keeps the cluster to this machine; 0.0.0.0 serves every interface, for other machines.")
+	fs.StringVar(&o.containerRuntimeEndpoint, "container-runtime-endpoint", o.containerRuntimeEndpoint, "With --runtime cri: the CRI runtime's socket, checked before the cluster starts.")
+	fs.StringVar(&o.podInfraContainerImage, "pod-infra-container-image", o.podInfraContainerImage, "With --runtime cri: the pod sandbox (pause) image, as the runtime is configured to run it; the kubelet pulls it if it is missing. Empty leaves it to the runtime.")
 	return cmd
 }
 
@@ -81,6 +100,19 @@ type component struct {
 }
 
 func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
+	bindIP := net.ParseIP(o.bindAddress)
+	if bindIP == nil {
+		return fmt.Errorf("--bind-address %q is not an IP address", o.bindAddress)
+	}
+	if o.runtime == kubeletapp.RuntimeCRI {
+		// Before anything starts: a kubelet without its runtime only
+		// restarts with back-off, and the cluster would look up.
+		v, err := cri.Probe(ctx, o.containerRuntimeEndpoint, 10*time.Second)
+		if err != nil {
+			return fmt.Errorf("--runtime cri: no container runtime answers at %s (--container-runtime-endpoint): %w\nTo start containerd as skiff needs it (sudo hack/containerd-up.sh), see %s", o.containerRuntimeEndpoint, err, criSectionOfREADME)
+		}
+		klog.InfoS("Container runtime is up", "endpoint", o.containerRuntimeEndpoint, "runtime", v.RuntimeName, "version", v.RuntimeVersion)
+	}
 	dir, err := filepath.Abs(o.dataDir)
 	if err != nil {
 		return fmt.Errorf("resolve --data-dir: %w", err)
@@ -108,13 +140,13 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}()
 
-	apiserver, err := start("apiserver", "apiserver", "--data-dir", dir, "--secure-port", strconv.Itoa(o.securePort))
+	apiserver, err := start("apiserver", "apiserver", "--data-dir", dir, "--secure-port", strconv.Itoa(o.securePort), "--bind-address", o.bindAddress)
 	if err != nil {
 		return err
 	}
 	running = append(running, component{apiserver, time.Minute})
 	adminKubeconfig := filepath.Join(dir, options.AdminKubeconfigFile)
-	if err := waitReady(ctx, adminKubeconfig, o.securePort, o.readyTimeout); err != nil {
+	if err := waitReady(ctx, adminKubeconfig, adminServer(bindIP, o.securePort), o.readyTimeout); err != nil {
 		return fmt.Errorf("API server not ready (see %s): %w", apiserver.LogPath(), err)
 	}
 
@@ -122,8 +154,9 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		user   string
 		groups []string
 	}{
-		"scheduler.kubeconfig": {"system:kube-scheduler", nil},
-		"node.kubeconfig":      {"system:node:" + o.nodeName, []string{"system:nodes"}},
+		"scheduler.kubeconfig":          {"system:kube-scheduler", nil},
+		"controller-manager.kubeconfig": {"system:kube-controller-manager", nil},
+		"node.kubeconfig":               {"system:node:" + o.nodeName, []string{"system:nodes"}},
 		// Simulated nodes share one process, so they share an identity
 		// that may write every Node: an experiment's shortcut, not a
 		// kubelet's identity.
@@ -144,24 +177,34 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}
 
-	scheduler, err := start("scheduler", "scheduler",
+	// The scheduler's and the controller manager's endpoints trust the
+	// cluster CA's client certificates and ask the API server
+	// (SubjectAccessReview) who may read them.
+	serving := func(port int) []string {
+		return []string{"--bind-address=127.0.0.1", "--secure-port", strconv.Itoa(port),
+			"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile), "--authentication-skip-lookup"}
+	}
+	scheduler, err := start("scheduler", append([]string{"scheduler",
 		"--kubeconfig", filepath.Join(dir, "scheduler.kubeconfig"),
-		"--leader-elect=false",
-		// Its endpoints trust the cluster CA's client certificates and ask
-		// the API server (SubjectAccessReview) who may read them.
-		"--bind-address=127.0.0.1", "--secure-port", strconv.Itoa(o.schedulerPort),
-		"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile), "--authentication-skip-lookup")
+		"--leader-elect=false"}, serving(o.schedulerPort)...)...)
 	if err != nil {
 		return err
 	}
 	running = append(running, component{scheduler, 30 * time.Second})
 
-	kubeletServing, nodeIP, err := o.kubeletServingCert(ca, dir)
+	controllerManager, err := start("controller-manager", append([]string{"controller-manager",
+		"--kubeconfig", filepath.Join(dir, "controller-manager.kubeconfig")}, serving(o.cmPort)...)...)
 	if err != nil {
 		return err
 	}
-	kubelet, err := start("kubelet", "kubelet",
-		"--node-ip", nodeIP,
+	running = append(running, component{controllerManager, 30 * time.Second})
+
+	kubeletServing, nodeIP, err := o.kubeletServingCert(ca, dir, bindIP)
+	if err != nil {
+		return err
+	}
+	kubeletArgs := []string{"--node-ip", nodeIP,
+		"--address", o.bindAddress,
 		"--tls-cert-file", kubeletServing[0],
 		"--tls-private-key-file", kubeletServing[1],
 		"--kubeconfig", filepath.Join(dir, "node.kubeconfig"),
@@ -171,7 +214,12 @@ func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
 		"--port", strconv.Itoa(o.kubeletPort),
 		"--client-ca-file", filepath.Join(dir, "pki", pki.CACertFile),
 		"--healthz-port=0",
-		"--shutdown-grace-period", o.shutdownGrace.String())
+		"--shutdown-grace-period", o.shutdownGrace.String()}
+	if o.runtime == kubeletapp.RuntimeCRI {
+		kubeletArgs = append(kubeletArgs, "--container-runtime-endpoint", o.containerRuntimeEndpoint,
+			"--pod-infra-container-image", o.podInfraContainerImage)
+	}
+	kubelet, err := start("kubelet", append([]string{"kubelet"}, kubeletArgs...)...)
 	if err != nil {
 		return err
 	}
@@ -203,10 +251,20 @@ Press Ctrl-C to stop.
 	return nil
 }
 
+// adminServer is the address the API server writes into admin.kubeconfig:
+// loopback unless it listens on one address only.
+func adminServer(bindIP net.IP, port int) string {
+	host := "127.0.0.1"
+	if !bindIP.IsUnspecified() {
+		host = bindIP.String()
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
 // waitReady waits for the admin kubeconfig and a ready API server.
-func waitReady(ctx context.Context, kubeconfig string, port int, timeout time.Duration) error {
+func waitReady(ctx context.Context, kubeconfig, server string, timeout time.Duration) error {
 	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		if options.KubeconfigServer(kubeconfig) != fmt.Sprintf("https://127.0.0.1:%d", port) {
+		if options.KubeconfigServer(kubeconfig) != server {
 			return false, nil
 		}
 		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -228,9 +286,15 @@ func waitReady(ctx context.Context, kubeconfig string, port int, timeout time.Du
 
 // kubeletServingCert mints this machine's kubelet a serving certificate from
 // the cluster CA for its node name and the address it reports, so the API
-// server can verify it, and returns the files and that address.
-func (o *upOptions) kubeletServingCert(ca *pki.CA, dir string) ([2]string, string, error) {
-	nodeIP, err := nodestatus.NodeIP("")
+// server can verify it, and returns the files and that address. The node's
+// address is where its kubelet listens: the bind address, unless that is
+// every interface.
+func (o *upOptions) kubeletServingCert(ca *pki.CA, dir string, bindIP net.IP) ([2]string, string, error) {
+	given := ""
+	if !bindIP.IsUnspecified() {
+		given = bindIP.String()
+	}
+	nodeIP, err := nodestatus.NodeIP(given)
 	if err != nil {
 		return [2]string{}, "", err
 	}

@@ -22,8 +22,10 @@ import (
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
-	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
-	corev1alpha1 "skiff.dev/skiff/pkg/generated/applyconfiguration/core/v1alpha1"
+	v1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
+	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	appsv1alpha1 "skiff.dev/skiff/pkg/generated/applyconfiguration/apps/v1alpha1"
+	applyconfigurationcorev1alpha1 "skiff.dev/skiff/pkg/generated/applyconfiguration/core/v1alpha1"
 	internal "skiff.dev/skiff/pkg/generated/applyconfiguration/internal"
 )
 
@@ -31,69 +33,93 @@ import (
 // apply configuration type exists for the given GroupVersionKind.
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
-	// Group=core.skiff.dev, Version=v1alpha1
-	case v1alpha1.SchemeGroupVersion.WithKind("Affinity"):
-		return &corev1alpha1.AffinityApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Container"):
-		return &corev1alpha1.ContainerApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ContainerPort"):
-		return &corev1alpha1.ContainerPortApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ContainerState"):
-		return &corev1alpha1.ContainerStateApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ContainerStateRunning"):
-		return &corev1alpha1.ContainerStateRunningApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ContainerStateTerminated"):
-		return &corev1alpha1.ContainerStateTerminatedApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ContainerStateWaiting"):
-		return &corev1alpha1.ContainerStateWaitingApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ContainerStatus"):
-		return &corev1alpha1.ContainerStatusApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("DaemonEndpoint"):
-		return &corev1alpha1.DaemonEndpointApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("EnvVar"):
-		return &corev1alpha1.EnvVarApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Lease"):
-		return &corev1alpha1.LeaseApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("LeaseSpec"):
-		return &corev1alpha1.LeaseSpecApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Node"):
-		return &corev1alpha1.NodeApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeAddress"):
-		return &corev1alpha1.NodeAddressApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeAffinity"):
-		return &corev1alpha1.NodeAffinityApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeCondition"):
-		return &corev1alpha1.NodeConditionApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeDaemonEndpoints"):
-		return &corev1alpha1.NodeDaemonEndpointsApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeSelector"):
-		return &corev1alpha1.NodeSelectorApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeSelectorRequirement"):
-		return &corev1alpha1.NodeSelectorRequirementApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeSelectorTerm"):
-		return &corev1alpha1.NodeSelectorTermApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeSpec"):
-		return &corev1alpha1.NodeSpecApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeStatus"):
-		return &corev1alpha1.NodeStatusApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("NodeSystemInfo"):
-		return &corev1alpha1.NodeSystemInfoApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Pod"):
-		return &corev1alpha1.PodApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("PodCondition"):
-		return &corev1alpha1.PodConditionApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("PodSpec"):
-		return &corev1alpha1.PodSpecApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("PodStatus"):
-		return &corev1alpha1.PodStatusApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("PreferredSchedulingTerm"):
-		return &corev1alpha1.PreferredSchedulingTermApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("ResourceRequirements"):
-		return &corev1alpha1.ResourceRequirementsApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Taint"):
-		return &corev1alpha1.TaintApplyConfiguration{}
-	case v1alpha1.SchemeGroupVersion.WithKind("Toleration"):
-		return &corev1alpha1.TolerationApplyConfiguration{}
+	// Group=apps.skiff.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithKind("Deployment"):
+		return &appsv1alpha1.DeploymentApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DeploymentCondition"):
+		return &appsv1alpha1.DeploymentConditionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DeploymentSpec"):
+		return &appsv1alpha1.DeploymentSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DeploymentStatus"):
+		return &appsv1alpha1.DeploymentStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DeploymentStrategy"):
+		return &appsv1alpha1.DeploymentStrategyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSet"):
+		return &appsv1alpha1.ReplicaSetApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSetCondition"):
+		return &appsv1alpha1.ReplicaSetConditionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSetSpec"):
+		return &appsv1alpha1.ReplicaSetSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ReplicaSetStatus"):
+		return &appsv1alpha1.ReplicaSetStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RollingUpdateDeployment"):
+		return &appsv1alpha1.RollingUpdateDeploymentApplyConfiguration{}
+
+		// Group=core.skiff.dev, Version=v1alpha1
+	case corev1alpha1.SchemeGroupVersion.WithKind("Affinity"):
+		return &applyconfigurationcorev1alpha1.AffinityApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Container"):
+		return &applyconfigurationcorev1alpha1.ContainerApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerPort"):
+		return &applyconfigurationcorev1alpha1.ContainerPortApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerState"):
+		return &applyconfigurationcorev1alpha1.ContainerStateApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerStateRunning"):
+		return &applyconfigurationcorev1alpha1.ContainerStateRunningApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerStateTerminated"):
+		return &applyconfigurationcorev1alpha1.ContainerStateTerminatedApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerStateWaiting"):
+		return &applyconfigurationcorev1alpha1.ContainerStateWaitingApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerStatus"):
+		return &applyconfigurationcorev1alpha1.ContainerStatusApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("DaemonEndpoint"):
+		return &applyconfigurationcorev1alpha1.DaemonEndpointApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("EnvVar"):
+		return &applyconfigurationcorev1alpha1.EnvVarApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Lease"):
+		return &applyconfigurationcorev1alpha1.LeaseApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("LeaseSpec"):
+		return &applyconfigurationcorev1alpha1.LeaseSpecApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Node"):
+		return &applyconfigurationcorev1alpha1.NodeApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeAddress"):
+		return &applyconfigurationcorev1alpha1.NodeAddressApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeAffinity"):
+		return &applyconfigurationcorev1alpha1.NodeAffinityApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeCondition"):
+		return &applyconfigurationcorev1alpha1.NodeConditionApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeDaemonEndpoints"):
+		return &applyconfigurationcorev1alpha1.NodeDaemonEndpointsApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeSelector"):
+		return &applyconfigurationcorev1alpha1.NodeSelectorApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeSelectorRequirement"):
+		return &applyconfigurationcorev1alpha1.NodeSelectorRequirementApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeSelectorTerm"):
+		return &applyconfigurationcorev1alpha1.NodeSelectorTermApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeSpec"):
+		return &applyconfigurationcorev1alpha1.NodeSpecApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeStatus"):
+		return &applyconfigurationcorev1alpha1.NodeStatusApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("NodeSystemInfo"):
+		return &applyconfigurationcorev1alpha1.NodeSystemInfoApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Pod"):
+		return &applyconfigurationcorev1alpha1.PodApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodCondition"):
+		return &applyconfigurationcorev1alpha1.PodConditionApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodSpec"):
+		return &applyconfigurationcorev1alpha1.PodSpecApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodStatus"):
+		return &applyconfigurationcorev1alpha1.PodStatusApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodTemplateSpec"):
+		return &applyconfigurationcorev1alpha1.PodTemplateSpecApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PreferredSchedulingTerm"):
+		return &applyconfigurationcorev1alpha1.PreferredSchedulingTermApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ResourceRequirements"):
+		return &applyconfigurationcorev1alpha1.ResourceRequirementsApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Taint"):
+		return &applyconfigurationcorev1alpha1.TaintApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("Toleration"):
+		return &applyconfigurationcorev1alpha1.TolerationApplyConfiguration{}
 
 	}
 	return nil

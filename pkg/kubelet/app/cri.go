@@ -20,5 +20,7 @@ func newCRIRuntime(ctx context.Context, o *Options) (runtime.Runtime, error) {
 		NodeName: o.NodeName,
 		LogRoot:  logRoot,
 		Timeout:  o.RuntimeRequestTimeout,
+
+		PodSandboxImage: o.PodInfraContainerImage,
 	})
 }

@@ -48,6 +48,7 @@ type Options struct {
 	Runtime                  string
 	RootDir                  string
 	ContainerRuntimeEndpoint string
+	PodInfraContainerImage   string
 	RuntimeRequestTimeout    time.Duration
 
 	Address            string
@@ -123,6 +124,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "Container runtime: process (host processes), cri (a CRI runtime such as containerd) or fake (no processes).")
 	fs.StringVar(&o.RootDir, "root-dir", o.RootDir, "Directory for the kubelet's state, the process runtime's working directories and its logs.")
 	fs.StringVar(&o.ContainerRuntimeEndpoint, "container-runtime-endpoint", o.ContainerRuntimeEndpoint, "The CRI runtime's endpoint, with --runtime cri.")
+	fs.StringVar(&o.PodInfraContainerImage, "pod-infra-container-image", o.PodInfraContainerImage, "With --runtime cri: the pod sandbox (pause) image, pulled before the first sandbox if the runtime lacks it. It must be the image the runtime is configured to run (containerd's sandbox_image). Empty leaves it to the runtime.")
 	fs.DurationVar(&o.RuntimeRequestTimeout, "runtime-request-timeout", o.RuntimeRequestTimeout, "Timeout of CRI requests other than image pulls.")
 
 	fs = fss.FlagSet("serving")

@@ -160,6 +160,8 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 	if err != nil {
 		return err
 	}
+	// The runtime itself, for what the instrumented one does not offer.
+	rawRuntime := rt
 	m := metrics.New(func() map[v1alpha1.PodPhase]int {
 		if n := node.Load(); n != nil {
 			return n.PhaseCounts()
@@ -251,6 +253,7 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 	n.Wait()
 	if o.ShutdownGracePeriod > 0 {
 		stopAllContainers(rt, o.ShutdownGracePeriod)
+		removeSandboxes(rawRuntime)
 		klog.InfoS("skiff-kubelet stopped with its containers", "node", o.NodeName)
 		return err
 	}
@@ -282,6 +285,20 @@ func stopAllContainers(rt runtime.Runtime, grace time.Duration) {
 		}(c)
 	}
 	wg.Wait()
+}
+
+// removeSandboxes removes the pods' sandboxes, once their containers are
+// stopped, on runtimes that have them.
+func removeSandboxes(rt runtime.Runtime) {
+	sr, ok := rt.(runtime.SandboxRemover)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sr.RemoveAllSandboxes(ctx); err != nil {
+		klog.ErrorS(err, "Remove pod sandboxes at shutdown")
+	}
 }
 
 func serveHealthz(ctx context.Context, g *errgroup.Group, o *Options, healthy func() error) {

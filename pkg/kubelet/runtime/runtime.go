@@ -93,6 +93,14 @@ type Runtime interface {
 	RemovePod(ctx context.Context, uid types.UID) error
 }
 
+// SandboxRemover is a runtime that keeps a sandbox per pod (a CRI
+// runtime's pause container). A kubelet that stops its containers on exit
+// also removes the sandboxes, so nothing of its pods keeps running.
+type SandboxRemover interface {
+	// RemoveAllSandboxes stops and removes every sandbox of this node.
+	RemoveAllSandboxes(ctx context.Context) error
+}
+
 // Reasons a container fails to start, shown as its waiting reason. They are
 // the reasons upstream's kubelet uses.
 const (

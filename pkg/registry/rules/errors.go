@@ -11,10 +11,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/watch"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
@@ -175,4 +177,24 @@ func (s Store) Create(ctx context.Context, obj runtime.Object, createValidation 
 // Update is the store's Update with request failures answered 4xx.
 func (s Store) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	return Update(ctx, s.Store, name, objInfo, createValidation, updateValidation, forceAllowCreate, options)
+}
+
+// Watch is the store's Watch with a resourceVersion that is not one
+// answered 400, as a list with it is (the store hands the storage's
+// invalid-resourceVersion error to the handler unchanged, and the handler
+// answers an error it does not recognize with 500), and with every object
+// version encoded once for all watchers (see shareEncodings).
+func (s Store) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
+	w, err := s.Store.Watch(ctx, options)
+	if err != nil {
+		return nil, watchError(err)
+	}
+	return shareEncodings(w), nil
+}
+
+func watchError(err error) error {
+	if storage.IsInvalidError(err) {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	return err
 }

@@ -5,12 +5,15 @@ package table
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apiserver/pkg/registry/rest"
+
+	"skiff.dev/skiff/pkg/apis/core"
 )
 
 // RowFunc renders one object's cells, in the order of the columns.
@@ -82,4 +85,20 @@ func Column(name, typ, description string, wide bool) metav1.TableColumnDefiniti
 		c.Priority = 1
 	}
 	return c
+}
+
+// ContainersAndImages renders the CONTAINERS and IMAGES columns of a
+// workload's template, comma-separated as kubectl shows them.
+func ContainersAndImages(containers []core.Container) (names, images string) {
+	n := make([]string, len(containers))
+	im := make([]string, len(containers))
+	for i, c := range containers {
+		n[i], im[i] = c.Name, c.Image
+	}
+	return strings.Join(n, ","), strings.Join(im, ",")
+}
+
+// Selector renders a label selector as kubectl shows it; <none> when empty.
+func Selector(sel *metav1.LabelSelector) string {
+	return metav1.FormatLabelSelector(sel)
 }

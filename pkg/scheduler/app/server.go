@@ -4,34 +4,20 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-	"k8s.io/apimachinery/pkg/util/uuid"
-	genericapifilters "k8s.io/apiserver/pkg/endpoints/filters"
-	apirequest "k8s.io/apiserver/pkg/endpoints/request"
-	genericfilters "k8s.io/apiserver/pkg/server/filters"
 	"k8s.io/apiserver/pkg/server/healthz"
-	"k8s.io/apiserver/pkg/server/mux"
-	"k8s.io/apiserver/pkg/server/routes"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/record"
-	"k8s.io/component-base/metrics/legacyregistry"
-	"k8s.io/klog/v2"
 
 	"skiff.dev/skiff/pkg/cli"
 	"skiff.dev/skiff/pkg/client/events"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
-	"skiff.dev/skiff/pkg/generated/clientset/versioned/scheme"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 	"skiff.dev/skiff/pkg/scheduler"
 	"skiff.dev/skiff/pkg/scheduler/options"
@@ -40,7 +26,7 @@ import (
 // ErrLeadershipLost is returned by Run when another replica took the
 // leader Lease; the process should exit and be restarted, as upstream's
 // does, rather than schedule with a stale view.
-var ErrLeadershipLost = errors.New("leader election lost")
+var ErrLeadershipLost = skiffleaderelection.ErrLeadershipLost
 
 // NewSchedulerCommand is the skiff-scheduler command.
 func NewSchedulerCommand() *cobra.Command {
@@ -131,13 +117,10 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 		return err
 	}
 
-	le := &leadership{}
-	if o.LeaderElection.LeaderElect {
-		le.watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
-	}
+	le := skiffleaderelection.NewHealth(o.LeaderElection)
 	healthChecks := []healthz.HealthChecker{le}
 	readyChecks := []healthz.HealthChecker{le, healthz.NewShutdownHealthz(ctx.Done()), healthz.NewInformerSyncHealthz(factory)}
-	stopServing, servingAddr, err := serve(o, healthChecks, readyChecks)
+	stopServing, servingAddr, err := o.Serving.Serve("skiff-scheduler", o.Kubeconfig, healthChecks, readyChecks)
 	if err != nil {
 		return err
 	}
@@ -157,136 +140,8 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 		}
 		return err
 	}
-	return runWithLeaderElection(ctx, o, leClient, host, recorder, le, sched)
-}
-
-// leadership is the leaderElection health check: it fails once the lease
-// is lost, for the moment before the process exits, and while a leader
-// has failed to renew for too long.
-type leadership struct {
-	watchdog *leaderelection.HealthzAdaptor
-	lost     atomic.Bool
-}
-
-func (l *leadership) Name() string { return "leaderElection" }
-
-func (l *leadership) Check(r *http.Request) error {
-	if l.lost.Load() {
-		return ErrLeadershipLost
-	}
-	if l.watchdog == nil {
-		return nil
-	}
-	return l.watchdog.Check(r)
-}
-
-func runWithLeaderElection(ctx context.Context, o *options.Options, leClient clientset.Interface, host string,
-	recorder record.EventRecorder, health *leadership, sched *scheduler.Scheduler) error {
-	le := o.LeaderElection
-	id := host + "_" + string(uuid.NewUUID())
-	lock := skiffleaderelection.New(le.ResourceNamespace, le.ResourceName, leClient.CoreV1alpha1(), id, recorder)
-
-	// The elector hands over a context that ends when leadership does;
-	// the scheduler runs in this goroutine under it.
-	leading := make(chan context.Context, 1)
-	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   le.LeaseDuration,
-		RenewDeadline:   le.RenewDeadline,
-		RetryPeriod:     le.RetryPeriod,
-		WatchDog:        health.watchdog,
-		ReleaseOnCancel: true,
-		Name:            o.SchedulerName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(leaderCtx context.Context) {
-				klog.InfoS("Started leading", "lease", lock.Describe(), "identity", id)
-				leading <- leaderCtx
-			},
-			OnStoppedLeading: func() {
-				if ctx.Err() == nil {
-					health.lost.Store(true)
-					klog.ErrorS(ErrLeadershipLost, "Stopped leading; exiting to be restarted", "lease", lock.Describe(), "identity", id)
-					return
-				}
-				klog.InfoS("Stopped leading", "lease", lock.Describe(), "identity", id)
-			},
-			OnNewLeader: func(identity string) {
-				if identity != id {
-					klog.InfoS("Another replica leads", "lease", lock.Describe(), "leader", identity)
-				}
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
-	klog.InfoS("Waiting to lead", "lease", lock.Describe(), "identity", id)
-	electorDone := make(chan struct{})
-	go func() {
-		defer close(electorDone)
-		elector.Run(ctx)
-	}()
-
-	select {
-	case leaderCtx := <-leading:
-		runErr := sched.Run(leaderCtx)
-		<-electorDone
-		if ctx.Err() != nil {
-			return nil // asked to stop
-		}
-		if runErr != nil {
-			klog.ErrorS(runErr, "Scheduler stopped")
-		}
-	case <-electorDone:
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-	return ErrLeadershipLost
-}
-
-// serve serves the health, metrics and profiling endpoints on the secure
-// port until the returned stop is called; it listens before returning, so a
-// port in use fails the start. It returns the address listened on, or ""
-// when --secure-port is 0.
-func serve(o *options.Options, healthChecks, readyChecks []healthz.HealthChecker) (stop func(), addr string, err error) {
-	cfg, err := o.Serving()
-	if err != nil || cfg == nil {
-		return func() {}, "", err
-	}
-	m := mux.NewPathRecorderMux("skiff-scheduler")
-	healthz.InstallHandler(m, healthChecks...)
-	healthz.InstallLivezHandler(m)
-	healthz.InstallReadyzHandler(m, readyChecks...)
-	m.Handle("/metrics", legacyregistry.Handler())
-	if o.EnableProfiling {
-		routes.Profiling{}.Install(m)
-	}
-	handler := withAuth(m, cfg)
-
-	stopCh := make(chan struct{})
-	stoppedCh, _, err := cfg.SecureServing.Serve(handler, 5*time.Second, stopCh)
-	if err != nil {
-		close(stopCh)
-		return nil, "", fmt.Errorf("serve on the secure port: %w", err)
-	}
-	addr = cfg.SecureServing.Listener.Addr().String()
-	klog.InfoS("Serving health, metrics and profiles securely", "address", addr, "profiling", o.EnableProfiling)
-	return func() {
-		close(stopCh)
-		<-stoppedCh
-	}, addr, nil
-}
-
-// withAuth wraps the endpoints in the filters kube-scheduler puts in front
-// of its own: authentication, then authorization, each answering with a
-// Status on refusal.
-func withAuth(h http.Handler, cfg *options.Serving) http.Handler {
-	resolver := &apirequest.RequestInfoFactory{}
-	h = genericapifilters.WithAuthorization(h, cfg.Authorization.Authorizer, scheme.Codecs)
-	h = genericapifilters.WithAuthentication(h, cfg.Authentication.Authenticator, genericapifilters.Unauthorized(scheme.Codecs), nil, nil)
-	h = genericapifilters.WithRequestInfo(h, resolver)
-	h = genericapifilters.WithCacheControl(h)
-	h = genericfilters.WithHTTPLogging(h)
-	return genericfilters.WithPanicRecovery(h, resolver)
+	return skiffleaderelection.Elector{
+		Config: o.LeaderElection, Name: o.SchedulerName, Host: host,
+		Client: leClient.CoreV1alpha1(), Recorder: recorder, Health: le,
+	}.Run(ctx, sched.Run)
 }

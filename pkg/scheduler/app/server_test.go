@@ -70,8 +70,8 @@ func secureOn(t *testing.T, o *options.Options) *pki.CA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.SecureServing.Listener = ln
-	o.Authentication.ClientCert.ClientCA = filepath.Join(dir, pki.CACertFile)
+	o.Serving.SecureServing.Listener = ln
+	o.Serving.Authentication.ClientCert.ClientCA = filepath.Join(dir, pki.CACertFile)
 	return ca
 }
 
@@ -227,7 +227,7 @@ func TestSecurePortAuthenticatesAndAuthorizes(t *testing.T) {
 	o := options.NewOptions()
 	o.LeaderElection.LeaderElect = false
 	ca := secureOn(t, o)
-	o.Authorization.RemoteKubeConfigFile = kubeconfigFor(t, apiServer.URL)
+	o.Serving.Authorization.RemoteKubeConfigFile = kubeconfigFor(t, apiServer.URL)
 	addrCh := make(chan string, 1)
 	startReplica(t, api, o, addrCh)
 	e := endpoint{addr: <-addrCh, ca: ca}
@@ -294,7 +294,7 @@ func TestProfilingOff(t *testing.T) {
 	api := st.NewFakeAPI()
 	o := options.NewOptions()
 	o.LeaderElection.LeaderElect = false
-	o.EnableProfiling = false
+	o.Serving.EnableProfiling = false
 	ca := secureOn(t, o)
 	addrCh := make(chan string, 1)
 	startReplica(t, api, o, addrCh)
@@ -304,24 +304,11 @@ func TestProfilingOff(t *testing.T) {
 	}
 }
 
-// TestHealthFailsOnceLeadershipIsLost: between losing the lease and the
-// exit, /healthz and /readyz report it.
-func TestHealthFailsOnceLeadershipIsLost(t *testing.T) {
-	l := &leadership{}
-	if err := l.Check(nil); err != nil {
-		t.Fatalf("check before any loss: %v", err)
-	}
-	l.lost.Store(true)
-	if err := l.Check(nil); !errors.Is(err, ErrLeadershipLost) {
-		t.Errorf("check after the loss = %v, want ErrLeadershipLost", err)
-	}
-}
-
 func TestTwoReplicasWithLeaderElectionBindEachPodOnce(t *testing.T) {
 	api := st.NewFakeAPI(st.MakeNode("n1").Obj(), st.MakeNode("n2").Obj())
 	opts := func() *options.Options {
 		o := options.NewOptions()
-		o.SecureServing.BindPort = 0
+		o.Serving.SecureServing.BindPort = 0
 		o.LeaderElection.LeaseDuration = 2 * time.Second
 		o.LeaderElection.RenewDeadline = time.Second
 		o.LeaderElection.RetryPeriod = 100 * time.Millisecond
@@ -377,7 +364,7 @@ func TestTwoReplicasWithLeaderElectionBindEachPodOnce(t *testing.T) {
 func TestLosingTheLeaseEndsRun(t *testing.T) {
 	api := st.NewFakeAPI(st.MakeNode("n").Obj())
 	o := options.NewOptions()
-	o.SecureServing.BindPort = 0
+	o.Serving.SecureServing.BindPort = 0
 	o.LeaderElection.LeaseDuration = 2 * time.Second
 	o.LeaderElection.RenewDeadline = time.Second
 	o.LeaderElection.RetryPeriod = 100 * time.Millisecond

@@ -5,33 +5,21 @@ package options
 
 import (
 	"fmt"
-	"net"
-	"time"
 
 	"github.com/spf13/pflag"
-	genericserver "k8s.io/apiserver/pkg/server"
-	apiserveroptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/leaderelection"
 	"skiff.dev/skiff/pkg/scheduler/framework"
+	"skiff.dev/skiff/pkg/serving"
 )
 
 // DefaultSecurePort serves /healthz, /livez, /readyz, /metrics and the
 // profiles over HTTPS, kube-scheduler's port.
 const DefaultSecurePort = 10259
-
-// LeaderElection configures leader election on a skiff Lease.
-type LeaderElection struct {
-	LeaderElect       bool
-	LeaseDuration     time.Duration
-	RenewDeadline     time.Duration
-	RetryPeriod       time.Duration
-	ResourceNamespace string
-	ResourceName      string
-}
 
 // Options is everything skiff-scheduler can be told on its command line.
 type Options struct {
@@ -48,18 +36,11 @@ type Options struct {
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
-	LeaderElection LeaderElection
+	LeaderElection leaderelection.Config
 
-	// SecureServing serves /healthz, /livez, /readyz, /metrics and, with
-	// EnableProfiling, /debug/pprof over HTTPS; --secure-port=0 turns it
-	// off. Every request is authenticated (client certificates against
-	// --client-ca-file, bearer tokens by TokenReview) and authorized by
-	// SubjectAccessReview, as kube-scheduler's are; the health paths and
-	// system:masters are always allowed.
-	SecureServing   *apiserveroptions.SecureServingOptions
-	Authentication  *apiserveroptions.DelegatingAuthenticationOptions
-	Authorization   *apiserveroptions.DelegatingAuthorizationOptions
-	EnableProfiling bool
+	// Serving is the secure endpoint for /healthz, /livez, /readyz,
+	// /metrics and the profiles, as kube-scheduler serves it.
+	Serving *serving.Options
 }
 
 // NewOptions returns the defaults.
@@ -69,34 +50,11 @@ func NewOptions() *Options {
 		Parallelism:   framework.DefaultParallelism,
 		// High enough that the API is never what limits scheduling: each
 		// pod costs one binding, and an event or status patch at most.
-		KubeAPIQPS:   5000,
-		KubeAPIBurst: 10000,
-		LeaderElection: LeaderElection{
-			LeaderElect:       true,
-			LeaseDuration:     15 * time.Second,
-			RenewDeadline:     10 * time.Second,
-			RetryPeriod:       2 * time.Second,
-			ResourceNamespace: "skiff-system",
-			ResourceName:      "skiff-scheduler",
-		},
-		SecureServing:  apiserveroptions.NewSecureServingOptions(),
-		Authentication: apiserveroptions.NewDelegatingAuthenticationOptions(),
-		Authorization:  apiserveroptions.NewDelegatingAuthorizationOptions(),
-		// On, as kube-scheduler's is; the profiles are served only to
-		// callers authorized for their paths.
-		EnableProfiling: true,
+		KubeAPIQPS:     5000,
+		KubeAPIBurst:   10000,
+		LeaderElection: leaderelection.NewConfig("skiff-scheduler"),
+		Serving:        serving.NewOptions("skiff-scheduler", DefaultSecurePort),
 	}
-	// As kube-scheduler: without a kubeconfig for them (and --kubeconfig,
-	// see Serving), tokens and SubjectAccessReviews go nowhere and only
-	// client certificates, system:masters and the health paths get in.
-	o.Authentication.TolerateInClusterLookupFailure = true
-	o.Authentication.RemoteKubeConfigFileOptional = true
-	o.Authorization.RemoteKubeConfigFileOptional = true
-	// A self-signed serving certificate made in memory, unless
-	// --tls-cert-file or --cert-dir says otherwise.
-	o.SecureServing.ServerCert.CertDirectory = ""
-	o.SecureServing.ServerCert.PairName = "skiff-scheduler"
-	o.SecureServing.BindPort = DefaultSecurePort
 	return o
 }
 
@@ -121,20 +79,9 @@ func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
 		"Stop looking for feasible nodes once this percentage of the cluster (but at least 100 nodes) is found. 0 adapts to the cluster size: 50% less 1% per 125 nodes, at least 5%.")
 
 	fs = fss.FlagSet("leader election")
-	le := &o.LeaderElection
-	fs.BoolVar(&le.LeaderElect, "leader-elect", le.LeaderElect, "Run only while holding the leader Lease, so that several replicas never schedule at once.")
-	fs.DurationVar(&le.LeaseDuration, "leader-elect-lease-duration", le.LeaseDuration, "How long followers wait after the leader's last renewal before taking over.")
-	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "How long the leader keeps trying to renew before it stops leading. Less than the lease duration.")
-	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "How long to wait between attempts to acquire or renew the Lease.")
-	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the leader Lease.")
-	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the leader Lease.")
+	o.LeaderElection.AddFlags(fs, "the scheduler")
 
-	o.SecureServing.AddFlags(fss.FlagSet("secure serving"))
-	o.Authentication.AddFlags(fss.FlagSet("authentication"))
-	o.Authorization.AddFlags(fss.FlagSet("authorization"))
-
-	fs = fss.FlagSet("debugging")
-	fs.BoolVar(&o.EnableProfiling, "profiling", o.EnableProfiling, "Serve Go profiles at /debug/pprof on the secure port, to callers authorized for those paths.")
+	o.Serving.AddFlags(fss)
 }
 
 // AddFlags adds every option to one flag set, for commands that embed the
@@ -163,74 +110,9 @@ func (o *Options) Validate() []error {
 	if o.KubeAPIBurst < 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must not be negative, got %d", o.KubeAPIBurst))
 	}
-	if le := o.LeaderElection; le.LeaderElect {
-		if le.LeaseDuration <= le.RenewDeadline {
-			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%v) must be greater than --leader-elect-renew-deadline (%v)", le.LeaseDuration, le.RenewDeadline))
-		}
-		// client-go's elector needs room for its 1.2 jitter factor.
-		if float64(le.RenewDeadline) <= 1.2*float64(le.RetryPeriod) {
-			errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline (%v) must be greater than 1.2 × --leader-elect-retry-period (%v)", le.RenewDeadline, le.RetryPeriod))
-		}
-		if le.RetryPeriod <= 0 {
-			errs = append(errs, fmt.Errorf("--leader-elect-retry-period must be positive"))
-		}
-		if le.ResourceNamespace == "" || le.ResourceName == "" {
-			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace and --leader-elect-resource-name must not be empty"))
-		}
-	}
-	errs = append(errs, o.SecureServing.Validate()...)
-	errs = append(errs, o.Authentication.Validate()...)
-	errs = append(errs, o.Authorization.Validate()...)
+	errs = append(errs, o.LeaderElection.Validate()...)
+	errs = append(errs, o.Serving.Validate()...)
 	return errs
-}
-
-// Serving is the secure endpoint's configuration.
-type Serving struct {
-	SecureServing  *genericserver.SecureServingInfo
-	Authentication genericserver.AuthenticationInfo
-	Authorization  genericserver.AuthorizationInfo
-}
-
-// Serving listens on the secure port and builds the authenticator and
-// authorizer. It returns nil when --secure-port is 0.
-//
-// --authentication-kubeconfig and --authorization-kubeconfig default to
-// --kubeconfig, the way kubeadm sets up kube-scheduler: the scheduler asks
-// the API server it already talks to. Without any, the in-cluster
-// configuration is tried.
-func (o *Options) Serving() (*Serving, error) {
-	if o.SecureServing == nil || (o.SecureServing.BindPort == 0 && o.SecureServing.Listener == nil) {
-		return nil, nil
-	}
-	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
-		return nil, fmt.Errorf("create a self-signed serving certificate: %w", err)
-	}
-	s := &Serving{}
-	if err := o.SecureServing.ApplyTo(&s.SecureServing); err != nil {
-		return nil, fmt.Errorf("listen on --bind-address and --secure-port: %w", err)
-	}
-	authn, authz := *o.Authentication, *o.Authorization
-	if authn.RemoteKubeConfigFile == "" {
-		authn.RemoteKubeConfigFile = o.Kubeconfig
-	}
-	if authz.RemoteKubeConfigFile == "" {
-		authz.RemoteKubeConfigFile = o.Kubeconfig
-	}
-	if err := authn.ApplyTo(&s.Authentication, s.SecureServing, nil); err != nil {
-		s.close()
-		return nil, fmt.Errorf("delegated authentication: %w", err)
-	}
-	if err := authz.ApplyTo(&s.Authorization); err != nil {
-		s.close()
-		return nil, fmt.Errorf("delegated authorization: %w", err)
-	}
-	return s, nil
-}
-
-func (s *Serving) close() {
-	if s.SecureServing != nil && s.SecureServing.Listener != nil {
-		_ = s.SecureServing.Listener.Close()
-	}
 }
 
 // RESTConfig returns ClientConfig, or loads the client configuration from

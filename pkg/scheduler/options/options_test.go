@@ -23,13 +23,13 @@ func TestDefaultsAreValid(t *testing.T) {
 // allowed, and there is no plain-HTTP flag left to serve them on.
 func TestSecureByDefault(t *testing.T) {
 	o := NewOptions()
-	if o.SecureServing.BindPort != 10259 {
-		t.Errorf("--secure-port defaults to %d, want 10259", o.SecureServing.BindPort)
+	if o.Serving.SecureServing.BindPort != 10259 {
+		t.Errorf("--secure-port defaults to %d, want 10259", o.Serving.SecureServing.BindPort)
 	}
-	if got := o.Authorization.AlwaysAllowPaths; !slices.Equal(got, []string{"/healthz", "/readyz", "/livez"}) {
+	if got := o.Serving.Authorization.AlwaysAllowPaths; !slices.Equal(got, []string{"/healthz", "/readyz", "/livez"}) {
 		t.Errorf("always-allowed paths = %v", got)
 	}
-	if got := o.Authorization.AlwaysAllowGroups; !slices.Equal(got, []string{"system:masters"}) {
+	if got := o.Serving.Authorization.AlwaysAllowGroups; !slices.Equal(got, []string{"system:masters"}) {
 		t.Errorf("always-allowed groups = %v", got)
 	}
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
@@ -50,20 +50,20 @@ func TestSecureByDefault(t *testing.T) {
 // authenticator and authorizer ask the API server --kubeconfig names.
 func TestServingDelegatesToKubeconfig(t *testing.T) {
 	o := NewOptions()
-	o.SecureServing.BindPort = 0
-	if s, err := o.Serving(); err != nil || s != nil {
+	o.Serving.SecureServing.BindPort = 0
+	if s, err := o.Serving.Config(o.Kubeconfig); err != nil || s != nil {
 		t.Fatalf("Serving with --secure-port=0 = %v, %v; want nothing served", s, err)
 	}
 	o = NewOptions()
-	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
-	o.SecureServing.BindPort = 0
+	o.Serving.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
+	o.Serving.SecureServing.BindPort = 0
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.SecureServing.Listener = ln
+	o.Serving.SecureServing.Listener = ln
 	o.Kubeconfig = filepath.Join(t.TempDir(), "missing.kubeconfig")
-	_, err = o.Serving()
+	_, err = o.Serving.Config(o.Kubeconfig)
 	if err == nil || !strings.Contains(err.Error(), "missing.kubeconfig") {
 		t.Errorf("Serving with an unreadable --kubeconfig = %v, want an error naming it", err)
 	}
@@ -85,8 +85,8 @@ func TestFlags(t *testing.T) {
 	if o.Kubeconfig != "/k" || o.SchedulerName != "batch" || o.Parallelism != 4 || o.PercentageOfNodesToScore != 30 ||
 		o.KubeAPIQPS != 100 || o.KubeAPIBurst != 200 || o.LeaderElection.LeaderElect ||
 		o.LeaderElection.LeaseDuration != 30*time.Second || o.LeaderElection.ResourceNamespace != "ns" ||
-		o.SecureServing.BindAddress.String() != "127.0.0.1" || o.SecureServing.BindPort != 12345 ||
-		o.Authentication.ClientCert.ClientCA != "/ca.crt" || o.Authorization.RemoteKubeConfigFile != "/authz" || o.EnableProfiling {
+		o.Serving.SecureServing.BindAddress.String() != "127.0.0.1" || o.Serving.SecureServing.BindPort != 12345 ||
+		o.Serving.Authentication.ClientCert.ClientCA != "/ca.crt" || o.Serving.Authorization.RemoteKubeConfigFile != "/authz" || o.Serving.EnableProfiling {
 		t.Errorf("flags not applied: %+v", o)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -27,10 +26,11 @@ const CRINamespace = "k8s.io"
 // Containerd is a containerd the test started, with its own socket, root
 // and state directories, so it shares nothing with a system containerd.
 type Containerd struct {
-	*Process
 	// Dir holds the config, the socket, root/ and state/.
 	Dir    string
 	Socket string
+	// LogPath is containerd's log.
+	LogPath string
 	// Runtime and Images are CRI clients on the socket.
 	Runtime runtimeapi.RuntimeServiceClient
 	Images  runtimeapi.ImageServiceClient
@@ -46,7 +46,7 @@ func SkipWithoutContainerd(t testing.TB) string {
 	t.Helper()
 	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("skipping the CRI test: %s is not installed (run `sudo hack/install-containerd.sh`)", bin)
+			t.Skipf("skipping the CRI test: %s is not installed (run `sudo hack/containerd-up.sh` or `sudo hack/install-containerd.sh`)", bin)
 		}
 	}
 	busybox := StaticBusybox()
@@ -59,70 +59,64 @@ func SkipWithoutContainerd(t testing.TB) string {
 	return busybox
 }
 
-// StartContainerd writes a containerd config from `containerd config
-// default` with its own root, state and socket under a temp dir, the
-// sandbox (pause) image set to sandboxImage, and restrict_oom_score_adj on
-// (nothing here may lower oom_score_adj, and the sandbox asks to); then
-// starts containerd and waits until its CRI plugin is ready. No CNI is
-// set up: the kubelet's pods use the host network.
+// PauseImage and BusyboxImage are the images hack/containerd-up.sh builds
+// from the static busybox and imports: nothing is pulled.
+const (
+	PauseImage   = "skiff.local/pause:1"
+	BusyboxImage = "skiff.local/busybox:1"
+)
+
+// StartContainerd starts containerd as README.md tells a user to, with
+// hack/containerd-up.sh, on a directory of the test's own: its own root,
+// state and socket, restrict_oom_score_adj on, PauseImage as the sandbox
+// image, and PauseImage and BusyboxImage imported. It waits until the CRI
+// plugin is ready. No CNI is set up: the kubelet's pods use the host
+// network.
 //
 // At the end of the test every sandbox is stopped and removed, containerd
-// stopped, and its mounts and directory removed.
-func StartContainerd(t testing.TB, sandboxImage string) *Containerd {
+// stopped (`hack/containerd-up.sh --stop`), and its mounts and directory
+// removed.
+func StartContainerd(t testing.TB) *Containerd {
 	t.Helper()
 	// A short path: unix socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "skiff-ctrd-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Containerd{Dir: dir, Socket: filepath.Join(dir, "containerd.sock")}
+	c := &Containerd{Dir: dir, Socket: filepath.Join(dir, "containerd.sock"), LogPath: filepath.Join(dir, "containerd.log")}
 	t.Cleanup(func() { removeContainerdDir(t, dir) })
-
-	defaults, err := exec.Command("containerd", "config", "default").Output()
+	root, err := moduleRoot()
 	if err != nil {
-		t.Fatalf("containerd config default: %v", err)
-	}
-	config := string(defaults)
-	for _, r := range []struct{ pattern, value string }{
-		{`(?m)^root = .*$`, fmt.Sprintf("root = %q", filepath.Join(dir, "root"))},
-		{`(?m)^state = .*$`, fmt.Sprintf("state = %q", filepath.Join(dir, "state"))},
-		{`(?m)^(\s*)address = "/run/containerd/containerd.sock"$`, fmt.Sprintf("${1}address = %q", c.Socket)},
-		{`(?m)^(\s*)restrict_oom_score_adj = .*$`, "${1}restrict_oom_score_adj = true"},
-		{`(?m)^(\s*)sandbox_image = .*$`, fmt.Sprintf("${1}sandbox_image = %q", sandboxImage)},
-		{`(?m)^(\s*)path = "/opt/containerd"$`, fmt.Sprintf("${1}path = %q", filepath.Join(dir, "opt"))},
-	} {
-		re := regexp.MustCompile(r.pattern)
-		if n := len(re.FindAllStringIndex(config, -1)); n != 1 {
-			t.Fatalf("containerd's default config has %d lines matching %s, want 1:\n%s", n, r.pattern, config)
-		}
-		config = re.ReplaceAllString(config, r.value)
-	}
-	if onOverlay(dir) {
-		// overlayfs cannot stack on overlayfs (a container's own root):
-		// copy layers instead; the test images have one small layer.
-		re := regexp.MustCompile(`(?m)^(\s*)snapshotter = "overlayfs"$`)
-		config = re.ReplaceAllString(config, `${1}snapshotter = "native"`)
-	}
-	configPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	script := filepath.Join(root, "hack", "containerd-up.sh")
+	// Runs after the sandboxes are removed (cleanups run last first).
+	t.Cleanup(func() {
+		if out, err := exec.Command(script, "--stop", "--dir", dir).CombinedOutput(); err != nil {
+			t.Logf("%s --stop: %v\n%s", script, err, out)
+		}
+		if t.Failed() {
+			c.DumpLog(t)
+		}
+	})
+	out, err := exec.Command(script, "--dir", dir).CombinedOutput()
+	if err != nil {
+		c.DumpLog(t)
+		t.Fatalf("%s --dir %s: %v\n%s", script, dir, err, out)
+	}
+	t.Logf("%s", out)
 
-	c.Process = Start(t, "containerd", mustLookPath(t, "containerd"), "--config", configPath)
 	conn, err := grpc.NewClient("unix://"+c.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatalf("connect to containerd: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	c.Runtime, c.Images = runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
-	// Runs before Start's cleanup kills containerd: the sandboxes' shims
+	// Runs before the script stops containerd: the sandboxes' shims
 	// outlive containerd, so they are removed while it still runs.
 	t.Cleanup(c.removeAll)
 
 	WaitFor(t, 60*time.Second, "containerd's CRI plugin to be ready", func() (bool, error) {
-		if c.Exited() {
-			return false, fmt.Errorf("containerd exited: %v", c.err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		st, err := c.Runtime.Status(ctx, &runtimeapi.StatusRequest{})
@@ -136,23 +130,27 @@ func StartContainerd(t testing.TB, sandboxImage string) *Containerd {
 		}
 		return false, nil
 	})
+	for _, img := range []string{PauseImage, BusyboxImage} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st, err := c.Images.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: img}})
+		cancel()
+		if err != nil || st.Image == nil {
+			t.Fatalf("hack/containerd-up.sh imported no %s that the CRI sees: %v", img, err)
+		}
+	}
 	return c
 }
 
-// onOverlay reports whether dir is on an overlay filesystem.
-func onOverlay(dir string) bool {
-	const overlayfsMagic = 0x794c7630
-	var fs syscall.Statfs_t
-	return syscall.Statfs(dir, &fs) == nil && fs.Type == overlayfsMagic
-}
-
-func mustLookPath(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
+// DumpLog prints the tail of containerd's log into the test output.
+func (c *Containerd) DumpLog(t testing.TB) {
+	data, err := os.ReadFile(c.LogPath)
 	if err != nil {
-		t.Fatalf("%s not on PATH: %v", name, err)
+		return
 	}
-	return p
+	if len(data) > 8000 {
+		data = data[len(data)-8000:]
+	}
+	t.Logf("---- containerd log (tail) ----\n%s", data)
 }
 
 // Ctr runs containerd's ctr on this containerd, in the CRI namespace.
@@ -160,25 +158,6 @@ func (c *Containerd) Ctr(args ...string) (string, error) {
 	cmd := exec.Command("ctr", append([]string{"--address", c.Socket, "--namespace", CRINamespace}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-// ImportImage builds img from busybox and imports it with `ctr images
-// import`, where the CRI plugin finds it.
-func (c *Containerd) ImportImage(t testing.TB, busybox string, img OCIImage) {
-	t.Helper()
-	archive := filepath.Join(t.TempDir(), "image.tar")
-	if err := WriteBusyboxImage(archive, busybox, img); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := c.Ctr("images", "import", archive); err != nil {
-		t.Fatalf("ctr images import %s: %v\n%s", img.Name, err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := c.Images.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: img.Name}})
-	if err != nil || st.Image == nil {
-		t.Fatalf("image %s imported but the CRI does not see it: %v", img.Name, err)
-	}
 }
 
 // ContainerIDs lists every containerd container in the CRI namespace
@@ -197,9 +176,6 @@ func (c *Containerd) ContainerIDs(t testing.TB) []string {
 // removeAll stops and removes every sandbox (with its containers), so no
 // shim or mount outlives the test.
 func (c *Containerd) removeAll() {
-	if c.Exited() {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	resp, err := c.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
@@ -210,7 +186,6 @@ func (c *Containerd) removeAll() {
 		_, _ = c.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id})
 		_, _ = c.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id})
 	}
-	c.Stop(30 * time.Second)
 }
 
 // removeContainerdDir kills shims still serving the socket, unmounts what

@@ -173,7 +173,7 @@ func startScheduler(t *testing.T, s *framework.TestServer) {
 	o := scheduleroptions.NewOptions()
 	o.ClientConfig = s.ConfigFor("system:kube-scheduler")
 	o.LeaderElection.LeaderElect = false
-	o.SecureServing.BindPort = 0
+	o.Serving.SecureServing.BindPort = 0
 	run(t, "scheduler", func(ctx context.Context) error { return schedulerapp.Run(ctx, o) })
 }
 

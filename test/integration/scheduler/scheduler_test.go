@@ -32,7 +32,7 @@ func startScheduler(t *testing.T, s *framework.TestServer, configure func(o *opt
 	o := options.NewOptions()
 	o.ClientConfig = s.ConfigFor("system:kube-scheduler")
 	o.LeaderElection.LeaderElect = false
-	o.SecureServing.BindPort = 0
+	o.Serving.SecureServing.BindPort = 0
 	if configure != nil {
 		configure(o)
 	}

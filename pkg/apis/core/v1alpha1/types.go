@@ -67,6 +67,20 @@ const (
 	PullIfNotPresent PullPolicy = "IfNotPresent"
 )
 
+// PodTemplateSpec describes the pods a controller creates, as core/v1's
+// PodTemplateSpec does: the metadata (labels, annotations) and spec every
+// such pod starts with.
+type PodTemplateSpec struct {
+	// Metadata of the pods created from this template. Its labels must match
+	// the selector of the controller that owns the template.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec of the pods created from this template.
+	// +optional
+	Spec PodSpec `json:"spec,omitempty"`
+}
+
 // PodSpec is the desired state of a pod.
 type PodSpec struct {
 	// Containers are the pod's containers. There must be at least one, and

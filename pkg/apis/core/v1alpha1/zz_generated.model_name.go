@@ -187,6 +187,11 @@ func (in PodStatus) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodTemplateSpec) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodTemplateSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PreferredSchedulingTerm) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PreferredSchedulingTerm"
 }

@@ -29,6 +29,17 @@ var updatablePodSpecFields = []string{
 	"`spec.tolerations` (only additions to existing tolerations)",
 }
 
+// MaxContainers is how many containers a pod may have. Upstream sets no
+// number, but its storage sets the bound all the same: a pod and its
+// status are one etcd value, at most 1.5 MiB (etcd's --max-request-bytes
+// default), and every container adds a containerStatuses entry of up to a
+// few KiB (name, image, image and container IDs, a state whose message
+// the kubelet copies from the runtime). A pod with more containers than
+// fit can be created and bound, and then its kubelet's status writes are
+// refused with 413 for ever. 250 entries of 4 KiB is 1 MiB, which leaves
+// the spec room; real pods have a handful.
+const MaxContainers = 250
+
 // ValidatePod checks a pod on creation.
 func ValidatePod(pod *core.Pod) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&pod.ObjectMeta, true, ValidatePodName, field.NewPath("metadata"))
@@ -192,6 +203,10 @@ func validatePullPolicy(policy core.PullPolicy, fldPath *field.Path) field.Error
 func validateContainers(containers []core.Container, fldPath *field.Path) field.ErrorList {
 	if len(containers) == 0 {
 		return field.ErrorList{field.Required(fldPath, "")}
+	}
+	if len(containers) > MaxContainers {
+		// Checking each of thousands of containers would say little more.
+		return field.ErrorList{field.TooMany(fldPath, len(containers), MaxContainers)}
 	}
 	var allErrs field.ErrorList
 	names := map[string]bool{}

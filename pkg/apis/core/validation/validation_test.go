@@ -149,6 +149,11 @@ func TestValidatePod(t *testing.T) {
 		// containers
 		{name: "a pod needs a container", mutate: func(p *core.Pod) { p.Spec.Containers = nil },
 			want: []want{required("spec.containers")}},
+		{name: "a pod has at most MaxContainers containers", mutate: func(p *core.Pod) {
+			for i := 0; i < MaxContainers; i++ {
+				addContainer(p, fmt.Sprintf("c%d", i))
+			}
+		}, want: []want{{typ: field.ErrorTypeTooMany, field: "spec.containers"}}},
 		{name: "container name is required", mutate: func(p *core.Pod) { p.Spec.Containers[0].Name = "" },
 			want: []want{required(c0 + ".name")}},
 		{name: "container name must be a DNS label", mutate: func(p *core.Pod) { p.Spec.Containers[0].Name = "Nginx.Main" },

@@ -30,6 +30,7 @@ import (
 	wait "k8s.io/apimachinery/pkg/util/wait"
 	cache "k8s.io/client-go/tools/cache"
 	versioned "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	apps "skiff.dev/skiff/pkg/generated/informers/externalversions/apps"
 	core "skiff.dev/skiff/pkg/generated/informers/externalversions/core"
 	internalinterfaces "skiff.dev/skiff/pkg/generated/informers/externalversions/internalinterfaces"
 )
@@ -325,7 +326,12 @@ type SharedInformerFactory interface {
 	// client.
 	InformerFor(obj runtime.Object, newFunc internalinterfaces.NewInformerFunc) cache.SharedIndexInformer
 
+	Apps() apps.Interface
 	Core() core.Interface
+}
+
+func (f *sharedInformerFactory) Apps() apps.Interface {
+	return apps.New(f, f.namespace, f.tweakListOptions)
 }
 
 func (f *sharedInformerFactory) Core() core.Interface {

@@ -23,7 +23,8 @@ import (
 
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	cache "k8s.io/client-go/tools/cache"
-	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	v1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
+	corev1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 )
 
 // GenericInformer is type of SharedIndexInformer which will locate and delegate to other
@@ -52,12 +53,18 @@ func (f *genericInformer) Lister() cache.GenericLister {
 // TODO extend this to unknown resources with a client pool
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
-	// Group=core.skiff.dev, Version=v1alpha1
-	case v1alpha1.SchemeGroupVersion.WithResource("leases"):
+	// Group=apps.skiff.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithResource("deployments"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Apps().V1alpha1().Deployments().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("replicasets"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Apps().V1alpha1().ReplicaSets().Informer()}, nil
+
+		// Group=core.skiff.dev, Version=v1alpha1
+	case corev1alpha1.SchemeGroupVersion.WithResource("leases"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Leases().Informer()}, nil
-	case v1alpha1.SchemeGroupVersion.WithResource("nodes"):
+	case corev1alpha1.SchemeGroupVersion.WithResource("nodes"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Nodes().Informer()}, nil
-	case v1alpha1.SchemeGroupVersion.WithResource("pods"):
+	case corev1alpha1.SchemeGroupVersion.WithResource("pods"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Pods().Informer()}, nil
 
 	}

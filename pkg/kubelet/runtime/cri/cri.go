@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -57,6 +58,12 @@ type Options struct {
 	LogRoot string
 	// Timeout bounds each call except image pulls; zero means 2 minutes.
 	Timeout time.Duration
+	// PodSandboxImage, when set, is pulled before the first sandbox is run
+	// if the runtime does not have it (upstream's
+	// --pod-infra-container-image). The runtime's own configuration
+	// (containerd's sandbox_image) names the image it runs; this makes a
+	// missing one a clear error on the pod rather than the runtime's.
+	PodSandboxImage string
 }
 
 // Runtime is the CRI runtime.
@@ -73,6 +80,8 @@ type Runtime struct {
 	// for an exited one (it no longer changes), the start time and log
 	// path for a running one.
 	details map[string]*runtimeapi.ContainerStatus
+	// sandboxImageReady is set once the sandbox image is known present.
+	sandboxImageReady atomic.Bool
 	// podLocks serialize sandbox creation per pod.
 	podLocks map[types.UID]*sync.Mutex
 }
@@ -181,6 +190,9 @@ func (r *Runtime) ensureSandbox(ctx context.Context, pod *v1alpha1.Pod) (string,
 			return s.Id, r.sandboxConfig(pod, s.GetMetadata().GetAttempt()), nil
 		}
 	}
+	if err := r.ensureSandboxImage(ctx); err != nil {
+		return "", nil, err
+	}
 	cfg := r.sandboxConfig(pod, uint32(len(sandboxes)))
 	if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
 		return "", nil, fmt.Errorf("create pod log directory: %w", err)
@@ -193,6 +205,85 @@ func (r *Runtime) ensureSandbox(ctx context.Context, pod *v1alpha1.Pod) (string,
 	}
 	klog.V(2).InfoS("Started pod sandbox", "pod", klog.KObj(pod), "sandboxID", resp.PodSandboxId)
 	return resp.PodSandboxId, cfg, nil
+}
+
+// removeSandbox stops and removes one sandbox, and with it its containers.
+func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
+	cctx, cancel := r.call(ctx)
+	defer cancel()
+	if _, err := r.rt.StopPodSandbox(cctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil && status.Code(err) != codes.NotFound {
+		return fmt.Errorf("stop pod sandbox %s: %w", id, err)
+	}
+	if _, err := r.rt.RemovePodSandbox(cctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil && status.Code(err) != codes.NotFound {
+		return fmt.Errorf("remove pod sandbox %s: %w", id, err)
+	}
+	return nil
+}
+
+// RemoveAllSandboxes implements runtime.SandboxRemover: it stops and
+// removes every sandbox of this node, with their containers, so a node that
+// shuts down leaves no pause container running in the runtime. Pod logs
+// stay on disk for the next start.
+func (r *Runtime) RemoveAllSandboxes(ctx context.Context) error {
+	cctx, cancel := r.call(ctx)
+	resp, err := r.rt.ListPodSandbox(cctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+		LabelSelector: map[string]string{LabelNode: r.opts.NodeName},
+	}})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("list pod sandboxes: %w", err)
+	}
+	var errs []error
+	for _, s := range resp.Items {
+		if err := r.removeSandbox(ctx, s.Id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		klog.V(2).InfoS("Removed pod sandbox at shutdown", "pod", klog.KRef(s.GetMetadata().GetNamespace(), s.GetMetadata().GetName()), "sandboxID", s.Id)
+	}
+	return errors.Join(errs...)
+}
+
+// ensureSandboxImage pulls --pod-infra-container-image if the runtime does
+// not have it; once present it is not asked about again.
+func (r *Runtime) ensureSandboxImage(ctx context.Context) error {
+	img := r.opts.PodSandboxImage
+	if img == "" || r.sandboxImageReady.Load() {
+		return nil
+	}
+	spec := &runtimeapi.ImageSpec{Image: img, UserSpecifiedImage: img}
+	cctx, cancel := r.call(ctx)
+	st, err := r.images.ImageStatus(cctx, &runtimeapi.ImageStatusRequest{Image: spec})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("image status of pod sandbox image %q: %s", img, status.Convert(err).Message())
+	}
+	if st.GetImage() == nil {
+		klog.InfoS("Pulling the pod sandbox image", "image", img)
+		if _, err := r.images.PullImage(ctx, &runtimeapi.PullImageRequest{Image: spec}); err != nil {
+			return fmt.Errorf("pod sandbox image %q is not in the runtime and cannot be pulled (import it, as hack/containerd-up.sh does): %s", img, status.Convert(err).Message())
+		}
+	}
+	r.sandboxImageReady.Store(true)
+	return nil
+}
+
+// Probe asks the runtime at endpoint for its version, once, within
+// timeout: how `skiff up` checks that a runtime is there before it starts
+// a kubelet on it.
+func Probe(ctx context.Context, endpoint string, timeout time.Duration) (*runtimeapi.VersionResponse, error) {
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("connect to CRI runtime %s: %w", endpoint, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	v, err := runtimeapi.NewRuntimeServiceClient(conn).Version(ctx, &runtimeapi.VersionRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("CRI runtime %s: version: %s", endpoint, status.Convert(err).Message())
+	}
+	return v, nil
 }
 
 func (r *Runtime) podSandboxes(ctx context.Context, uid types.UID) ([]*runtimeapi.PodSandbox, error) {
@@ -331,16 +422,9 @@ func (r *Runtime) RemovePod(ctx context.Context, uid types.UID) error {
 	}
 	var logDir string
 	for _, s := range sandboxes {
-		cctx, cancel := r.call(ctx)
-		if _, err := r.rt.StopPodSandbox(cctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: s.Id}); err != nil && status.Code(err) != codes.NotFound {
-			cancel()
-			return fmt.Errorf("stop pod sandbox %s: %w", s.Id, err)
+		if err := r.removeSandbox(ctx, s.Id); err != nil {
+			return err
 		}
-		if _, err := r.rt.RemovePodSandbox(cctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: s.Id}); err != nil && status.Code(err) != codes.NotFound {
-			cancel()
-			return fmt.Errorf("remove pod sandbox %s: %w", s.Id, err)
-		}
-		cancel()
 		m := s.GetMetadata()
 		logDir = filepath.Join(r.opts.LogRoot, fmt.Sprintf("%s_%s_%s", m.GetNamespace(), m.GetName(), m.GetUid()))
 	}

@@ -291,3 +291,85 @@ func TestNewFailsWithoutARuntime(t *testing.T) {
 		t.Error("connecting to no runtime should fail")
 	}
 }
+
+func TestRemoveAllSandboxesRemovesThisNodesOnly(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeCRI()
+	f.images["app:1"] = "sha256:x"
+	endpoint := f.serve(t)
+	a, b := newTestRuntime(t, f, endpoint, "node-a"), newTestRuntime(t, f, endpoint, "node-b")
+	for _, name := range []string{"p", "q"} {
+		pod := testPod(name, container("c", "app:1", v1alpha1.PullIfNotPresent))
+		if _, err := a.StartContainer(ctx, pod, &pod.Spec.Containers[0], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := testPod("r", container("c", "app:1", v1alpha1.PullIfNotPresent))
+	if _, err := b.StartContainer(ctx, other, &other.Spec.Containers[0], 0); err != nil {
+		t.Fatal(err)
+	}
+	var _ runtime.SandboxRemover = a
+	if err := a.RemoveAllSandboxes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.sandboxes) != 1 || len(f.containers) != 1 {
+		t.Errorf("%d sandboxes and %d containers left, want node-b's one of each", len(f.sandboxes), len(f.containers))
+	}
+	for _, s := range f.sandboxes {
+		if s.Labels[LabelNode] != "node-b" {
+			t.Errorf("sandbox of %s left", s.Labels[LabelNode])
+		}
+	}
+}
+
+func TestPodSandboxImageIsPulledOnceIfMissing(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeCRI()
+	f.images["app:1"] = "sha256:x"
+	f.pullable["pause:1"] = true
+	r, err := New(ctx, Options{Endpoint: f.serve(t), NodeName: "n", LogRoot: t.TempDir(), PodSandboxImage: "pause:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, name := range []string{"p", "q"} {
+		pod := testPod(name, container("c", "app:1", v1alpha1.PullIfNotPresent))
+		if _, err := r.StartContainer(ctx, pod, &pod.Spec.Containers[0], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.images["pause:1"] == "" {
+		t.Error("the sandbox image was not pulled")
+	}
+	if n := strings.Count(strings.Join(f.calls, " "), "PullImage"); n != 1 {
+		t.Errorf("%d pulls, want the sandbox image's one", n)
+	}
+
+	// Missing and not pullable: the pod says which image, and why.
+	f2 := newFakeCRI()
+	f2.images["app:1"] = "sha256:x"
+	r2, err := New(ctx, Options{Endpoint: f2.serve(t), NodeName: "n", LogRoot: t.TempDir(), PodSandboxImage: "pause:absent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	pod := testPod("p", container("c", "app:1", v1alpha1.PullIfNotPresent))
+	_, err = r2.StartContainer(ctx, pod, &pod.Spec.Containers[0], 0)
+	var se *runtime.StartError
+	if !errors.As(err, &se) || !strings.Contains(se.Message, `pod sandbox image "pause:absent"`) || len(f2.sandboxes) != 0 {
+		t.Errorf("start without the sandbox image: %v, %d sandboxes", err, len(f2.sandboxes))
+	}
+}
+
+func TestProbe(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeCRI()
+	v, err := Probe(ctx, f.serve(t), 5*time.Second)
+	if err != nil || v.RuntimeName != "fakecri" {
+		t.Errorf("probe of a runtime: %v %v", v, err)
+	}
+	sock := t.TempDir() + "/none.sock"
+	if _, err := Probe(ctx, "unix://"+sock, 5*time.Second); err == nil || !strings.Contains(err.Error(), sock) {
+		t.Errorf("probe of no runtime: %v", err)
+	}
+}

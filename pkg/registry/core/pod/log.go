@@ -95,14 +95,14 @@ func (r *LogREST) Get(ctx context.Context, name string, opts runtime.Object) (ru
 	if r.kubelet.Transport == nil {
 		return nil, apierrors.NewServiceUnavailable("this API server has no kubelet client configured")
 	}
-	return &genericrest.LocationStreamer{
+	return &kubeletStreamer{node: pod.Spec.NodeName, LocationStreamer: &genericrest.LocationStreamer{
 		Location:        loc,
 		Transport:       r.kubelet.Transport,
 		ContentType:     "text/plain",
 		Flush:           logOpts.Follow,
 		ResponseChecker: genericrest.NewGenericHttpResponseChecker(core.Resource("pods/log"), pod.Name),
 		RedirectChecker: genericrest.PreventRedirects,
-	}, nil
+	}}, nil
 }
 
 // kubeletURL is the kubelet's containerLogs URL for the container, on the

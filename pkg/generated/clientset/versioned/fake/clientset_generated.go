@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/testing"
 	applyconfiguration "skiff.dev/skiff/pkg/generated/applyconfiguration"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	appsv1alpha1 "skiff.dev/skiff/pkg/generated/clientset/versioned/typed/apps/v1alpha1"
+	fakeappsv1alpha1 "skiff.dev/skiff/pkg/generated/clientset/versioned/typed/apps/v1alpha1/fake"
 	corev1alpha1 "skiff.dev/skiff/pkg/generated/clientset/versioned/typed/core/v1alpha1"
 	fakecorev1alpha1 "skiff.dev/skiff/pkg/generated/clientset/versioned/typed/core/v1alpha1/fake"
 )
@@ -135,6 +137,11 @@ var (
 	_ clientset.Interface = &Clientset{}
 	_ testing.FakeClient  = &Clientset{}
 )
+
+// AppsV1alpha1 retrieves the AppsV1alpha1Client
+func (c *Clientset) AppsV1alpha1() appsv1alpha1.AppsV1alpha1Interface {
+	return &fakeappsv1alpha1.FakeAppsV1alpha1{Fake: &c.Fake}
+}
 
 // CoreV1alpha1 retrieves the CoreV1alpha1Client
 func (c *Clientset) CoreV1alpha1() corev1alpha1.CoreV1alpha1Interface {

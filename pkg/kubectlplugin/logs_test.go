@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 )
@@ -63,7 +64,7 @@ current-context: ctx
 
 func run(t *testing.T, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
-	cmd := NewCommand(Streams{Out: &out, ErrOut: &errOut})
+	cmd := NewCommand(genericiooptions.IOStreams{Out: &out, ErrOut: &errOut})
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), errOut.String(), err
