@@ -33,13 +33,15 @@ REPORT="${ROOT}/api/api-rules/violation_exceptions.list"
 # where openapi-gen must write nothing:
 #   - the authentication.k8s.io and authorization.k8s.io review types;
 #   - autoscaling/v1 Scale (the scale subresource of apps.skiff.dev), and
-#     IntOrString (a Deployment's maxSurge and maxUnavailable, probe ports).
-EXTRA_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/autoscaling/v1)
+#     IntOrString (a Deployment's maxSurge and maxUnavailable, probe ports);
+#   - core/v1 Namespace and Event, served at /api/v1 in standalone mode.
+EXTRA_PKGS=(k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 k8s.io/api/autoscaling/v1 k8s.io/api/core/v1)
 KUBE_CODEGEN_READONLY_PKGS+=("${EXTRA_PKGS[@]}")
 kube::codegen::gen_openapi \
     --extra-pkgs "${EXTRA_PKGS[0]}" \
     --extra-pkgs "${EXTRA_PKGS[1]}" \
     --extra-pkgs "${EXTRA_PKGS[2]}" \
+    --extra-pkgs "${EXTRA_PKGS[3]}" \
     --extra-pkgs k8s.io/apimachinery/pkg/util/intstr \
     --output-dir "${ROOT}/pkg/generated/openapi" \
     --output-pkg "${MODULE}/pkg/generated/openapi" \

@@ -20,7 +20,6 @@ import (
 	"skiff.dev/skiff/pkg/apis/core/install"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver/auth"
-	"skiff.dev/skiff/pkg/registry/core/event"
 	"skiff.dev/skiff/pkg/registry/core/lease"
 	"skiff.dev/skiff/pkg/registry/core/node"
 	"skiff.dev/skiff/pkg/registry/core/pod"
@@ -37,6 +36,7 @@ var (
 func init() {
 	install.Install(Scheme)
 	addReviewTypes(Scheme)
+	addLegacyTypes(Scheme)
 	// The meta types every API server shares (Status, options, discovery).
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
 	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
@@ -105,6 +105,12 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	if c.extra.Authorizer != nil {
+		if err := installLegacyAPI(s, c.generic.RESTOptionsGetter, c.extra.EventTTL); err != nil {
+			return nil, err
+		}
+		if err := s.AddPostStartHook("skiff-system-namespaces", createSystemNamespacesHook); err != nil {
+			return nil, fmt.Errorf("add the system namespaces hook: %w", err)
+		}
 		if err := installReviewAPIs(s, c.extra.TokenAuthenticator, c.extra.Authorizer); err != nil {
 			return nil, err
 		}
@@ -128,10 +134,6 @@ func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	events, err := event.NewREST(Scheme, optsGetter, c.extra.EventTTL)
-	if err != nil {
-		return nil, err
-	}
 	if c.extra.Authorizer != nil {
 		c.extra.Authorizer.SetPodGetter(pods.Pod)
 	}
@@ -144,6 +146,5 @@ func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
 		"nodes":        nodes,
 		"nodes/status": nodeStatus,
 		"leases":       leases,
-		"events":       events,
 	}, nil
 }

@@ -52,6 +52,9 @@ func Churn(ctx context.Context, e Env, o ChurnOptions) (*report.Result, error) {
 	}
 	const scenario = "churn"
 	ns, run := e.namespace(scenario), newRunID()
+	if err := e.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	r := report.New(scenario)
 	r.Parameters["rate"] = o.Rate
 	r.Parameters["duration"] = o.Duration.String()

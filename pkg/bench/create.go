@@ -26,6 +26,9 @@ func Create(ctx context.Context, e Env, o CreateOptions) (*report.Result, error)
 	}
 	const scenario = "create"
 	ns, run := e.namespace(scenario), newRunID()
+	if err := e.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	r := report.New(scenario)
 	r.Parameters["pods"] = o.Pods
 	r.Parameters["workers"] = o.Workers

@@ -15,10 +15,12 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/bench/stats"
@@ -47,6 +49,9 @@ const (
 // Env is what every scenario runs against.
 type Env struct {
 	Client clientset.Interface
+	// Kube reaches the core/v1 API: the scenario's namespace is created
+	// with it, and its events deleted. Nil skips both.
+	Kube kubernetes.Interface
 	// Progress receives progress bars (a terminal) or lines (anything
 	// else); nil shows none.
 	Progress io.Writer
@@ -64,6 +69,19 @@ func (e Env) namespace(scenario string) string {
 		return e.Namespace
 	}
 	return "skiff-bench-" + scenario
+}
+
+// ensureNamespace creates ns unless it exists: objects in a namespace that
+// does not exist are refused.
+func (e Env) ensureNamespace(ctx context.Context, ns string) error {
+	if e.Kube == nil {
+		return nil
+	}
+	_, err := e.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", ns, err)
+	}
+	return nil
 }
 
 func (e Env) timeout() time.Duration {

@@ -37,6 +37,9 @@ func List(ctx context.Context, e Env, o ListOptions) (*report.Result, error) {
 	}
 	const scenario = "list"
 	ns, run := e.namespace(scenario), newRunID()
+	if err := e.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	r := report.New(scenario)
 	r.Parameters["pods"] = o.Pods
 	r.Parameters["nodes"] = o.Nodes

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -109,8 +110,11 @@ func deletePods(ctx context.Context, e Env, ns string, graceful bool) error {
 
 // deleteEvents deletes the events in ns, such as the scheduler's
 // Scheduled events for the run's pods.
-func deleteEvents(ctx context.Context, client clientset.Interface, ns string) error {
-	err := client.CoreV1alpha1().Events(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+func deleteEvents(ctx context.Context, client kubernetes.Interface, ns string) error {
+	if client == nil {
+		return nil
+	}
+	err := client.CoreV1().Events(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete events in %s: %w", ns, err)
 	}
@@ -129,7 +133,7 @@ func cleanupNamespace(ctx context.Context, e Env, ns string, graceful bool) []st
 	if err := deletePods(ctx, e, ns, graceful); err != nil {
 		notes = append(notes, "cleanup: "+err.Error())
 	}
-	if err := deleteEvents(ctx, e.Client, ns); err != nil {
+	if err := deleteEvents(ctx, e.Kube, ns); err != nil {
 		notes = append(notes, "cleanup: "+err.Error())
 	}
 	return notes

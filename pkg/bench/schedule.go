@@ -63,6 +63,9 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 	}
 	const scenario = scenarioSchedule
 	ns, run := e.namespace(scenario), newRunID()
+	if err := e.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	r := report.New(scenario)
 	r.Parameters["nodes"] = o.Nodes
 	r.Parameters["pods"] = o.Pods

@@ -46,6 +46,9 @@ func Start(ctx context.Context, e Env, o StartOptions) (*report.Result, error) {
 	}
 	const scenario = "start"
 	ns, run := e.namespace(scenario), newRunID()
+	if err := e.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	r := report.New(scenario)
 	r.Parameters["pods"] = o.Pods
 	r.Parameters["workers"] = o.Workers

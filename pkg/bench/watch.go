@@ -47,6 +47,9 @@ func Watch(ctx context.Context, e Env, o WatchOptions) (*report.Result, error) {
 	}
 	const scenario = "watch"
 	ns, run := e.namespace(scenario), newRunID()
+	if err := e.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	r := report.New(scenario)
 	r.Parameters["watchers"] = o.Watchers
 	r.Parameters["rounds"] = o.Rounds

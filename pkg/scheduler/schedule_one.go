@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -245,7 +246,7 @@ func (s *Scheduler) bind(ctx context.Context, pInfo *queue.QueuedPodInfo, assume
 	metrics.ObserveAttempt(metrics.ResultScheduled, start)
 	metrics.E2ESchedulingDuration.Observe(time.Since(pInfo.InitialTimestamp).Seconds())
 	logger.V(2).Info("Successfully bound pod to node", "attempts", pInfo.Attempts)
-	s.recorder.Eventf(assumed, v1alpha1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", assumed.Namespace, assumed.Name, assumed.Spec.NodeName)
+	s.recorder.Eventf(assumed, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", assumed.Namespace, assumed.Name, assumed.Spec.NodeName)
 }
 
 // handleSchedulingFailure tells the user and puts the pod back: to wait for
@@ -290,7 +291,7 @@ func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.Qu
 	}
 
 	msg := err.Error()
-	s.recorder.Eventf(pod, v1alpha1.EventTypeWarning, "FailedScheduling", "%s", msg)
+	s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "%s", msg)
 	if unschedulable {
 		if err := s.setUnschedulableCondition(ctx, pod, msg); err != nil {
 			logger.Error(err, "Could not set the PodScheduled condition")

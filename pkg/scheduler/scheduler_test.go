@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"sync"
 	"testing"
@@ -232,7 +233,7 @@ func TestPodsLandOnlyWhereTheyFit(t *testing.T) {
 				h.eventually("the Scheduled event", func() bool { return len(h.eventsFor(tt.pod.Name, "Scheduled")) == 1 })
 				e := h.eventsFor(tt.pod.Name, "Scheduled")[0]
 				wantMsg := fmt.Sprintf("Successfully assigned default/%s to %s", tt.pod.Name, h.pod(tt.pod.Name).Spec.NodeName)
-				if e.Type != v1alpha1.EventTypeNormal || e.Message != wantMsg {
+				if e.Type != corev1.EventTypeNormal || e.Message != wantMsg {
 					t.Errorf("event = %s %q, want Normal %q", e.Type, e.Message, wantMsg)
 				}
 				return
@@ -244,7 +245,7 @@ func TestPodsLandOnlyWhereTheyFit(t *testing.T) {
 			}
 			h.eventually("the FailedScheduling event", func() bool { return len(h.eventsFor(tt.pod.Name, "FailedScheduling")) > 0 })
 			e := h.eventsFor(tt.pod.Name, "FailedScheduling")[0]
-			if e.Type != v1alpha1.EventTypeWarning || e.Message != tt.wantMsg {
+			if e.Type != corev1.EventTypeWarning || e.Message != tt.wantMsg {
 				t.Errorf("event = %s %q, want Warning %q", e.Type, e.Message, tt.wantMsg)
 			}
 			if n := h.pod(tt.pod.Name).Spec.NodeName; n != "" {

@@ -44,7 +44,7 @@ func TestAPIServerWithKubectl(t *testing.T) {
 
 	t.Run("api-resources lists skiff's kinds with short names", func(t *testing.T) {
 		out := k.MustRun(t, "", "api-resources", "--api-group=core.skiff.dev")
-		for _, want := range []string{"pods", "po", "nodes", "no", "bindings", "leases", "events", "ev"} {
+		for _, want := range []string{"pods", "po", "nodes", "no", "bindings", "leases"} {
 			if !regexp.MustCompile(`\b` + want + `\b`).MatchString(out) {
 				t.Errorf("api-resources lacks %q:\n%s", want, out)
 			}

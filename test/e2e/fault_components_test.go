@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"k8s.io/client-go/kubernetes"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -207,7 +208,7 @@ func TestSchedulerKilledDuringScheduling(t *testing.T) {
 	var scheduledEvents, repeated int
 	settleCount(ctx, func() int {
 		var err error
-		if scheduledEvents, repeated, err = countScheduledEvents(ctx, client, ns); err != nil {
+		if scheduledEvents, repeated, err = countScheduledEvents(ctx, kubernetes.NewForConfigOrDie(server.AdminConfig(t)), ns); err != nil {
 			t.Error(err)
 		}
 		return scheduledEvents
@@ -338,8 +339,8 @@ func checkSchedFaultNodes(ctx context.Context, t *testing.T, client clientset.In
 
 // countScheduledEvents returns how many Scheduled events the pods in ns got
 // and how many pods got more than one.
-func countScheduledEvents(ctx context.Context, client clientset.Interface, ns string) (total, repeated int, err error) {
-	events, err := client.CoreV1alpha1().Events(ns).List(ctx, metav1.ListOptions{})
+func countScheduledEvents(ctx context.Context, client kubernetes.Interface, ns string) (total, repeated int, err error) {
+	events, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return 0, 0, fmt.Errorf("list events: %w", err)
 	}

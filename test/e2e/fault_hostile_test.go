@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"net/http"
 	"net/url"
 	"os"
@@ -108,7 +110,7 @@ func TestHostileRequestsAtVolume(t *testing.T) {
 		t.Fatalf("build hostile HTTP client: %v", err)
 	}
 
-	if err := createHostileTargets(ctx, client); err != nil {
+	if err := createHostileTargets(ctx, client, kubernetes.NewForConfigOrDie(cfg)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -189,7 +191,7 @@ func TestHostileRequestsAtVolume(t *testing.T) {
 
 // createHostileTargets creates the objects that updates, patches and
 // subresource requests aim at.
-func createHostileTargets(ctx context.Context, client clientset.Interface) error {
+func createHostileTargets(ctx context.Context, client clientset.Interface, kube kubernetes.Interface) error {
 	c := client.CoreV1alpha1()
 	for _, name := range hostileTargetPods {
 		if _, err := c.Pods("default").Create(ctx, validHostilePod(name), metav1.CreateOptions{}); err != nil {
@@ -200,12 +202,12 @@ func createHostileTargets(ctx context.Context, client clientset.Interface) error
 	if _, err := c.Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create target node: %w", err)
 	}
-	event := &v1alpha1.Event{
+	event := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Name: hostileTargetEvt, Namespace: "default"},
-		InvolvedObject: v1alpha1.ObjectReference{Kind: "Pod", Namespace: "default", Name: hostileTargetPods[0]},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: hostileTargetPods[0]},
 		Reason:         "Tested", Message: "target", Type: "Normal", Count: 1,
 	}
-	if _, err := c.Events("default").Create(ctx, event, metav1.CreateOptions{}); err != nil {
+	if _, err := kube.CoreV1().Events("default").Create(ctx, event, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create target event: %w", err)
 	}
 	holder, duration := "holder", int32(10)

@@ -19,8 +19,10 @@ import (
 )
 
 const (
-	hostileGroupPath  = "/apis/core.skiff.dev/v1alpha1"
-	hostileNSPath     = hostileGroupPath + "/namespaces/default"
+	hostileGroupPath = "/apis/core.skiff.dev/v1alpha1"
+	hostileNSPath    = hostileGroupPath + "/namespaces/default"
+	// Events are core/v1 Events, in the legacy core group.
+	hostileEventsPath = "/api/v1/namespaces/default/events"
 	hostileAPIVersion = "core.skiff.dev/v1alpha1"
 	// maxBodyBytes is genericapiserver's default MaxRequestBodyBytes, which
 	// skiff-apiserver keeps: a larger body must be refused with 413.
@@ -235,9 +237,9 @@ func (c *genCtx) pickEndpoint(allowed ...resKind) endpoint {
 		return endpoint{res, "POST", hostileGroupPath + "/nodes", c.uniqueName(), true}
 	case resEvent:
 		if update {
-			return endpoint{res, "PUT", hostileNSPath + "/events/" + hostileTargetEvt, hostileTargetEvt, false}
+			return endpoint{res, "PUT", hostileEventsPath + "/" + hostileTargetEvt, hostileTargetEvt, false}
 		}
-		return endpoint{res, "POST", hostileNSPath + "/events", c.uniqueName(), true}
+		return endpoint{res, "POST", hostileEventsPath, c.uniqueName(), true}
 	case resLease:
 		if update {
 			return endpoint{res, "PUT", hostileNSPath + "/leases/" + hostileTargetLse, hostileTargetLse, false}
@@ -272,7 +274,7 @@ func (ep endpoint) base() obj {
 				"addresses":   arr{obj{"type": "InternalIP", "address": "10.0.0.9"}},
 			}}
 	case resEvent:
-		return obj{"apiVersion": hostileAPIVersion, "kind": "Event",
+		return obj{"apiVersion": "v1", "kind": "Event",
 			"metadata":       obj{"name": ep.name, "namespace": "default"},
 			"involvedObject": obj{"kind": "Pod", "namespace": "default", "name": "hostile-target-0"},
 			"reason":         "Tested", "message": "hello", "type": "Normal", "count": 1,
@@ -734,7 +736,7 @@ func (c *genCtx) unknownWarn() {
 	case resNode:
 		ep.path = hostileGroupPath + "/nodes"
 	case resEvent:
-		ep.path = hostileNSPath + "/events"
+		ep.path = hostileEventsPath
 	case resLease:
 		ep.path = hostileNSPath + "/leases"
 	}
@@ -766,8 +768,11 @@ func (c *genCtx) wrongKind() {
 		}
 		c.req.Variant = "kind " + o["kind"].(string)
 	} else {
-		o["apiVersion"] = c.pick("v1", "core.skiff.dev/v1", "core.skiff.dev/v2alpha9", "apps/v1",
-			"/v1alpha1", "core.skiff.dev/v1alpha1/x", "not a version", "core.k8s.io/v1alpha1", "meta.k8s.io/v1", "core.skiff.dev/v1alpha1 ")
+		right := o["apiVersion"]
+		for o["apiVersion"] == right {
+			o["apiVersion"] = c.pick("v1", "core.skiff.dev/v1", "core.skiff.dev/v2alpha9", "apps/v1",
+				"/v1alpha1", "core.skiff.dev/v1alpha1/x", "not a version", "core.k8s.io/v1alpha1", "meta.k8s.io/v1", "core.skiff.dev/v1alpha1 ")
+		}
 		c.req.Variant = "apiVersion " + o["apiVersion"].(string)
 	}
 	c.setBody(o)
@@ -1078,7 +1083,7 @@ func (c *genCtx) badPatch() {
 	switch c.rng.Intn(10) {
 	case 0:
 		c.req.Path = c.pick(hostileGroupPath+"/nodes/"+hostileTargetNode, hostileNSPath+"/leases/"+hostileTargetLse,
-			hostileNSPath+"/events/"+hostileTargetEvt, hostileNSPath+"/pods/"+t+"/status")
+			hostileEventsPath+"/"+hostileTargetEvt, hostileNSPath+"/pods/"+t+"/status")
 		onPod = false
 	case 1:
 		c.req.Path = hostileNSPath + "/pods/hz-missing-" + fmt.Sprint(c.req.Index)

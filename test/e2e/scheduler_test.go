@@ -75,10 +75,22 @@ func TestSchedulerWithKubectl(t *testing.T) {
 			if cond != "False/Unschedulable/"+why {
 				t.Errorf("%s PodScheduled = %q, want False/Unschedulable/%s", pod, cond, why)
 			}
-			// kubectl describe finds events only in the core API group, so
-			// for a skiff pod it shows the condition; get events shows them.
-			if describe := k.MustRun(t, "", "describe", "pod", pod); !strings.Contains(describe, why) || !strings.Contains(describe, "Unschedulable") {
+			// kubectl describe lists the pod's core/v1 events, matched on
+			// involvedObject (uid, name, namespace, kind).
+			describe := k.MustRun(t, "", "describe", "pod", pod)
+			if !strings.Contains(describe, why) || !strings.Contains(describe, "Unschedulable") {
 				t.Errorf("describe %s lacks the condition %q:\n%s", pod, why, describe)
+			}
+			if !regexp.MustCompile(`(?m)^Events:\s*\n(.*\n)*\s+Warning\s+FailedScheduling\s+.*skiff-scheduler\s+` + regexp.QuoteMeta(why)).MatchString(describe) {
+				t.Errorf("describe %s shows no Warning FailedScheduling event:\n%s", pod, describe)
+			}
+			// kubectl events --for matches involvedObject kind, apiVersion
+			// (core.skiff.dev/v1alpha1) and name.
+			t.Logf("kubectl describe pod %s, events:\n%s", pod, describe[strings.LastIndex(describe, "Events:"):])
+			forPod := k.MustRun(t, "", "events", "--for", "pod/"+pod)
+			t.Logf("kubectl events --for pod/%s:\n%s", pod, forPod)
+			if !regexp.MustCompile(`Warning\s+FailedScheduling\s+Pod/` + pod + `\s+` + regexp.QuoteMeta(why)).MatchString(forPod) {
+				t.Errorf("kubectl events --for pod/%s does not list FailedScheduling:\n%s", pod, forPod)
 			}
 			events := k.MustRun(t, "", "get", "events", "--field-selector", "reason=FailedScheduling,involvedObject.name="+pod)
 			if !regexp.MustCompile(`Warning\s+FailedScheduling\s+pod/` + pod + `\s+` + regexp.QuoteMeta(why)).MatchString(events) {

@@ -104,6 +104,12 @@ spec:
 	cluster = up()
 	waitNodeReady()
 	k.MustRun(t, "", "wait", "--for=condition=Ready", "pod/greeter", "--timeout=60s")
+	// The node's and the pod's Ready conditions are the ones stored before
+	// the restart, so the waits above can return before the new kubelet has
+	// started the container again: wait for the process itself.
+	framework.WaitFor(t, 60*time.Second, "the container to run again after the restart", func() (bool, error) {
+		return countProcesses(t, marker) == 1, nil
+	})
 	if n := countProcesses(t, marker); n != 1 {
 		t.Errorf("after restart %d container processes, want 1", n)
 	}

@@ -32,7 +32,6 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Node{}, &NodeList{},
 		&Binding{},
 		&Lease{}, &LeaseList{},
-		&Event{}, &EventList{},
 		&PodLogOptions{},
 	)
 	return nil

@@ -506,47 +506,6 @@ type LeaseSpec struct {
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
-// Event reports something that happened to an object.
-type Event struct {
-	metav1.TypeMeta
-	metav1.ObjectMeta
-
-	InvolvedObject      ObjectReference
-	Reason              string
-	Message             string
-	Source              EventSource
-	FirstTimestamp      metav1.Time
-	LastTimestamp       metav1.Time
-	Count               int32
-	Type                string
-	EventTime           metav1.MicroTime
-	ReportingController string
-	ReportingInstance   string
-}
-
-// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
-
-// EventList is a list of events.
-type EventList struct {
-	metav1.TypeMeta
-	metav1.ListMeta
-
-	Items []Event
-}
-
-// EventSource names the component that reported an event.
-type EventSource struct {
-	Component string
-	Host      string
-}
-
-const (
-	EventTypeNormal  = "Normal"
-	EventTypeWarning = "Warning"
-)
-
-// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
-
 // PodLogOptions are the query parameters of pods/log.
 type PodLogOptions struct {
 	metav1.TypeMeta

@@ -19,8 +19,9 @@ func NewCommand() *cobra.Command {
 	return cli.Daemon{
 		Name:  "skiff-apiserver",
 		Short: "The skiff API server: the core.skiff.dev API on etcd",
-		Long: `skiff-apiserver serves the core.skiff.dev API (pods, nodes, bindings, leases,
-events) on the upstream GenericAPIServer, stored in etcd. Without --etcd-servers it
+		Long: `skiff-apiserver serves the core.skiff.dev API (pods, nodes, bindings, leases)
+and, in standalone mode, upstream's namespaces and events at /api/v1, on the
+upstream GenericAPIServer, stored in etcd. Without --etcd-servers it
 embeds etcd under --data-dir, where it also keeps its CA, certificates and
 admin.kubeconfig.`,
 		Flags: o.Flags(),

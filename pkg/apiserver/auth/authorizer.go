@@ -42,9 +42,9 @@ type PodGetter interface {
 //     and any authenticated user may read discovery and OpenAPI;
 //   - a kubelet (system:node:<name> in system:nodes) may read nodes and its own
 //     pods, write its own Node, its Lease, the status of its pods, delete
-//     its pods, and write events;
+//     its pods, and write core/v1 events (corev1.go);
 //   - the scheduler may read pods and nodes, bind pods, write pod status and
-//     events, and hold its leader-election lease;
+//     core/v1 events, and hold its leader-election lease;
 //   - the controller manager may do what its controllers do (see
 //     authorizeControllerManager);
 //   - every authenticated user may create self reviews (kubectl auth can-i,
@@ -102,6 +102,9 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	if d, reason, ok := authorizeReviewsAndKubeletAPI(u, attrs); ok {
 		return d, reason, nil
 	}
+	if d, reason, ok := authorizeCoreV1(u, attrs); ok {
+		return d, reason, nil
+	}
 	if u.GetName() == ControllerManagerUser {
 		// Before the group check: its garbage collector reaches every group.
 		return authorizeControllerManager(attrs)
@@ -155,8 +158,6 @@ func (a *Authorizer) authorizeNode(ctx context.Context, nodeName string, attrs a
 		return allowIf(attrs.GetNamespace() == NodeLeaseNamespace && (name == nodeName || (name == "" && verb == "create")) &&
 			contains([]string{"get", "create", "update", "patch"}, verb),
 			fmt.Sprintf("a node may use only its own Lease %s/%s", NodeLeaseNamespace, nodeName))
-	case resource == "events":
-		return allowIf(contains([]string{"create", "update", "patch"}, verb), "a node may only write events")
 	}
 	return authorizer.DecisionNoOpinion, "not a kubelet's request", nil
 }
@@ -205,8 +206,6 @@ func authorizeScheduler(attrs authorizer.Attributes) (authorizer.Decision, strin
 		resource == "bindings" && verb == "create":
 		return authorizer.DecisionAllow, "", nil
 	case resource == "pods" && sub == "status" && contains([]string{"get", "update", "patch"}, verb):
-		return authorizer.DecisionAllow, "", nil
-	case resource == "events" && contains([]string{"create", "update", "patch"}, verb):
 		return authorizer.DecisionAllow, "", nil
 	case resource == "leases":
 		return allowIf(attrs.GetNamespace() == SchedulerLeaseNamespace && contains([]string{"get", "create", "update", "patch", "watch", "list"}, verb),

@@ -48,6 +48,13 @@ func res(u user.Info, verb, ns, resource, sub, name string) authorizer.Attribute
 	}
 }
 
+// coreV1 is a request to the legacy core group (/api/v1).
+func coreV1(u user.Info, verb, ns, resource, sub, name string) authorizer.AttributesRecord {
+	r := res(u, verb, ns, resource, sub, name)
+	r.APIGroup, r.APIVersion = "", "v1"
+	return r
+}
+
 // path is a non-resource request.
 func path(u user.Info, verb, p string) authorizer.AttributesRecord {
 	return authorizer.AttributesRecord{User: u, Verb: verb, Path: p}
@@ -141,8 +148,11 @@ func TestAuthorize(t *testing.T) {
 		{name: "a node may not renew another node's lease", attrs: res(node1, "update", NodeLeaseNamespace, "leases", "", "n2"), allow: false,
 			wantReasons: []string{"own Lease"}},
 		{name: "a node may not write leases elsewhere", attrs: res(node1, "update", "default", "leases", "", "n1"), allow: false},
-		{name: "a node creates events", attrs: res(node1, "create", "default", "events", "", ""), allow: true},
-		{name: "a node may not delete events", attrs: res(node1, "delete", "default", "events", "", "e"), allow: false},
+		{name: "a node creates core/v1 events", attrs: coreV1(node1, "create", "default", "events", "", ""), allow: true},
+		{name: "a node patches core/v1 events in any namespace", attrs: coreV1(node1, "patch", "team-a", "events", "", "e"), allow: true},
+		{name: "a node may not delete events", attrs: coreV1(node1, "delete", "default", "events", "", "e"), allow: false},
+		{name: "a node may not read namespaces", attrs: coreV1(node1, "list", "", "namespaces", "", ""), allow: false},
+		{name: "skiff's group has no events any more", attrs: res(node1, "create", "default", "events", "", ""), allow: false},
 		{name: "a user named like a node but not in system:nodes is not a node", attrs: res(fakeNode, "update", "", "nodes", "", "n1"), allow: false},
 
 		// the scheduler
@@ -151,7 +161,8 @@ func TestAuthorize(t *testing.T) {
 		{name: "the scheduler binds a pod", attrs: res(scheduler, "create", "default", "pods", "binding", "unbound"), allow: true},
 		{name: "the scheduler creates a binding", attrs: res(scheduler, "create", "default", "bindings", "", ""), allow: true},
 		{name: "the scheduler records why a pod is unschedulable", attrs: res(scheduler, "patch", "default", "pods", "status", "unbound"), allow: true},
-		{name: "the scheduler creates events", attrs: res(scheduler, "create", "default", "events", "", ""), allow: true},
+		{name: "the scheduler creates core/v1 events", attrs: coreV1(scheduler, "create", "default", "events", "", ""), allow: true},
+		{name: "the scheduler may not delete namespaces", attrs: coreV1(scheduler, "delete", "", "namespaces", "", "default"), allow: false},
 		{name: "the scheduler holds its leader lease", attrs: res(scheduler, "update", SchedulerLeaseNamespace, "leases", "", "skiff-scheduler"), allow: true},
 		{name: "the scheduler may not take a node's lease", attrs: res(scheduler, "update", NodeLeaseNamespace, "leases", "", "n1"), allow: false},
 		{name: "the scheduler may not delete pods", attrs: res(scheduler, "delete", "default", "pods", "", "on-n1"), allow: false},

@@ -46,7 +46,6 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 			rule(readVerbs, core.GroupName, "nodes"),
 			rule([]string{"create"}, core.GroupName, "nodes"),
 			named(rule([]string{"update", "patch"}, core.GroupName, "nodes", "nodes/status"), nodeName),
-			rule([]string{"create", "update", "patch"}, core.GroupName, "events"),
 		)
 		if namespace == NodeLeaseNamespace || namespace == "*" {
 			resource = append(resource,
@@ -62,12 +61,12 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 			rule(readVerbs, core.GroupName, "pods", "nodes"),
 			rule([]string{"create"}, core.GroupName, "pods/binding", "bindings"),
 			rule([]string{"get", "update", "patch"}, core.GroupName, "pods/status"),
-			rule([]string{"create", "update", "patch"}, core.GroupName, "events"),
 		)
 		if namespace == SchedulerLeaseNamespace || namespace == "*" {
 			resource = append(resource, rule([]string{"get", "create", "update", "patch", "watch", "list"}, core.GroupName, "leases"))
 		}
 	}
+	resource = append(resource, coreV1Rules(u)...)
 	if isDelegator(u) {
 		resource = append(resource,
 			rule([]string{"create"}, authenticationv1.GroupName, "tokenreviews"),

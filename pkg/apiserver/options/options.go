@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -22,6 +25,8 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
@@ -30,6 +35,7 @@ import (
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver"
 	"skiff.dev/skiff/pkg/apiserver/admission/defaulttolerationseconds"
+	"skiff.dev/skiff/pkg/apiserver/admission/namespacelifecycle"
 	"skiff.dev/skiff/pkg/apiserver/admission/noderestriction"
 	"skiff.dev/skiff/pkg/apiserver/auth"
 	"skiff.dev/skiff/pkg/apiserver/etcd"
@@ -75,6 +81,8 @@ type Options struct {
 	KubeletCAFile string
 	// EtcdReadyTimeout bounds the wait for the embedded etcd.
 	EtcdReadyTimeout time.Duration
+	// DisableAdmissionPlugins turns off admission plugins by name.
+	DisableAdmissionPlugins []string
 	// MemoryLimit is the Go runtime's soft memory limit (a quantity such
 	// as 2Gi); empty derives it (see pkg/apiserver/memory).
 	MemoryLimit string
@@ -83,12 +91,15 @@ type Options struct {
 	storageGate rules.WriteGate
 }
 
+// admissionPlugins are the plugins --disable-admission-plugins may name.
+var admissionPlugins = []string{namespacelifecycle.PluginName, noderestriction.PluginName}
+
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	o := &Options{
 		ServerRun:        genericoptions.NewServerRunOptions(),
 		SecureServing:    genericoptions.NewSecureServingOptions().WithLoopback(),
-		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion, appsv1alpha1.SchemeGroupVersion))),
+		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion, appsv1alpha1.SchemeGroupVersion, corev1.SchemeGroupVersion))),
 		Authentication:   genericoptions.NewDelegatingAuthenticationOptions(),
 		Authorization:    genericoptions.NewDelegatingAuthorizationOptions(),
 		DataDir:          "./skiff-data",
@@ -114,6 +125,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "Amount of time to retain events.")
 	fs.StringVar(&o.KubeletClientCertFile, "kubelet-client-certificate", o.KubeletClientCertFile, "Client certificate for connections to kubelets (pods/log). Minted from the data dir's CA when unset, for user "+auth.KubeletClientUser+", which may use the kubelet API and nothing else.")
 	fs.StringVar(&o.KubeletClientKeyFile, "kubelet-client-key", o.KubeletClientKeyFile, "Key of --kubelet-client-certificate.")
+	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, fmt.Sprintf("Admission plugins to turn off, of %s. %s works only in standalone mode (in aggregated mode the host cluster's does its job).", strings.Join(admissionPlugins, ", "), namespacelifecycle.PluginName))
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the Go heap (GOMEMLIMIT), a quantity such as 2Gi. Empty: GOMEMLIMIT if set, else 90% of the cgroup's memory limit or of the machine's memory.")
 	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "CA that signs kubelets' serving certificates. Defaults to the data dir's CA in standalone mode; with --delegated-auth and no value, they are not verified.")
 
@@ -155,6 +167,11 @@ func (o *Options) Validate() error {
 		errs = append(errs, o.Authorization.Validate()...)
 		if o.TokenAuthFile != "" {
 			errs = append(errs, errors.New("--token-auth-file is for standalone mode; with --delegated-auth the host cluster authenticates"))
+		}
+	}
+	for _, p := range o.DisableAdmissionPlugins {
+		if !slices.Contains(admissionPlugins, p) {
+			errs = append(errs, fmt.Errorf("--disable-admission-plugins: unknown plugin %q, known: %s", p, strings.Join(admissionPlugins, ", ")))
 		}
 	}
 	if _, err := o.MemoryLimitBytes(); err != nil {
@@ -241,7 +258,10 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 	// Handlers give up just before the timeout filter; see BuildHandlerChain.
 	gc.BuildHandlerChainFunc = apiserver.BuildHandlerChain
 	// DefaultTolerationSeconds mutates new pods; NodeRestriction validates.
-	gc.AdmissionControl = admission.NewChainHandler(defaulttolerationseconds.New(), noderestriction.New())
+	plugins := []admission.Interface{defaulttolerationseconds.New()}
+	if o.admissionEnabled(noderestriction.PluginName) {
+		plugins = append(plugins, noderestriction.New())
+	}
 
 	extra := apiserver.ExtraConfig{EventTTL: o.EventTTL, StorageGate: o.storageGate}
 	if o.DelegatedAuth {
@@ -263,13 +283,39 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 		if err := o.writeAdminKubeconfig(ca, gc.SecureServing); err != nil {
 			return nil, err
 		}
+		if o.admissionEnabled(namespacelifecycle.PluginName) {
+			lifecycle, err := namespaceLifecycle(gc)
+			if err != nil {
+				return nil, err
+			}
+			// First, as upstream orders it: refuse before anything mutates.
+			plugins = append([]admission.Interface{lifecycle}, plugins...)
+		}
 	}
+	gc.AdmissionControl = admission.NewChainHandler(plugins...)
 	transport, err := o.kubeletTransport(ca)
 	if err != nil {
 		return nil, err
 	}
 	extra.KubeletTransport = transport
 	return &apiserver.Config{GenericConfig: gc, ExtraConfig: extra}, nil
+}
+
+func (o *Options) admissionEnabled(name string) bool {
+	return !slices.Contains(o.DisableAdmissionPlugins, name)
+}
+
+// namespaceLifecycle builds the NamespaceLifecycle plugin on a namespace
+// informer of the server's own loopback client. The generic server starts
+// gc.SharedInformerFactory after it starts serving and reports ready only
+// once the informer has synced.
+func namespaceLifecycle(gc *genericapiserver.RecommendedConfig) (admission.Interface, error) {
+	client, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("create loopback client: %w", err)
+	}
+	gc.SharedInformerFactory = informers.NewSharedInformerFactory(client, 0)
+	return namespacelifecycle.New(client, gc.SharedInformerFactory)
 }
 
 // applyStandaloneAuth wires client certificates from the CA (or

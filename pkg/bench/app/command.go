@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -37,16 +38,19 @@ type globalOptions struct {
 
 	// newClient builds the client from the flags; tests replace it.
 	newClient func(*globalOptions) (clientset.Interface, error)
+	// newKube builds the core/v1 client (namespaces, events); nil in
+	// tests, which then skip both.
+	newKube func(*globalOptions) (kubernetes.Interface, error)
 }
 
 // NewCommand returns the skiff-bench command.
 func NewCommand() *cobra.Command {
-	return newCommand((*globalOptions).client)
+	return newCommand((*globalOptions).client, (*globalOptions).kube)
 }
 
 // newCommand is NewCommand with the client constructor given, for tests.
-func newCommand(newClient func(*globalOptions) (clientset.Interface, error)) *cobra.Command {
-	g := &globalOptions{timeout: bench.DefaultTimeout, newClient: newClient}
+func newCommand(newClient func(*globalOptions) (clientset.Interface, error), newKube func(*globalOptions) (kubernetes.Interface, error)) *cobra.Command {
+	g := &globalOptions{timeout: bench.DefaultTimeout, newClient: newClient, newKube: newKube}
 	cmd := &cobra.Command{
 		Use:   "skiff-bench",
 		Short: "Measure a skiff cluster: create, schedule, start, list, watch and churn",
@@ -220,12 +224,19 @@ func scenarioCommand(g *globalOptions, name, short, long string, run scenarioFun
 			if err != nil {
 				return err
 			}
+			var kube kubernetes.Interface
+			if g.newKube != nil {
+				if kube, err = g.newKube(g); err != nil {
+					return err
+				}
+			}
 			// The first Ctrl-C stops the scenario, which still cleans up and
 			// prints what it measured; a second one kills the process.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			e := bench.Env{
 				Client:    client,
+				Kube:      kube,
 				Progress:  cmd.ErrOrStderr(),
 				Namespace: g.namespace,
 				Keep:      g.keep,
@@ -262,6 +273,18 @@ func (g *globalOptions) client() (clientset.Interface, error) {
 	c, err := clientset.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return c, nil
+}
+
+func (g *globalOptions) kube() (kubernetes.Interface, error) {
+	cfg, err := g.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create core/v1 client: %w", err)
 	}
 	return c, nil
 }

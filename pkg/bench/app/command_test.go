@@ -15,7 +15,7 @@ import (
 
 // execute runs skiff-bench with args against a fake cluster.
 func execute(args ...string) (stdout, stderr string, err error) {
-	cmd := newCommand(func(*globalOptions) (clientset.Interface, error) { return fake.NewClientset(), nil })
+	cmd := newCommand(func(*globalOptions) (clientset.Interface, error) { return fake.NewClientset(), nil }, nil)
 	var out, errOut bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)

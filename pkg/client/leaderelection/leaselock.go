@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -100,7 +101,7 @@ func (l *LeaseLock) RecordEvent(s string) {
 	}
 	subject.Kind = "Lease"
 	subject.APIVersion = v1alpha1.SchemeGroupVersion.String()
-	l.LockConfig.EventRecorder.Eventf(subject, v1alpha1.EventTypeNormal, "LeaderElection", "%s %s", l.LockConfig.Identity, s)
+	l.LockConfig.EventRecorder.Eventf(subject, corev1.EventTypeNormal, "LeaderElection", "%s %s", l.LockConfig.Identity, s)
 }
 
 // Describe names the lock in logs: namespace/name.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
 
@@ -343,7 +344,7 @@ func (c *Controller) markUnknown(ctx context.Context, node *v1alpha1.Node, ready
 		return nil, fmt.Errorf("mark node %s Ready=Unknown: %w", node.Name, err)
 	}
 	klog.V(2).InfoS("Node stopped posting status", "node", node.Name, "gracePeriod", c.config.GracePeriod)
-	c.recorder.Eventf(nodeRef(node), v1alpha1.EventTypeNormal, reasonNodeNotReady, "Node %s status is now: %s", node.Name, reasonNodeNotReady)
+	c.recorder.Eventf(nodeRef(node), corev1.EventTypeNormal, reasonNodeNotReady, "Node %s status is now: %s", node.Name, reasonNodeNotReady)
 	return out, nil
 }
 
@@ -403,11 +404,11 @@ func (c *Controller) reconcileTaints(ctx context.Context, node *v1alpha1.Node, r
 	}
 	if want == "" {
 		klog.V(2).InfoS("Node is ready again; removed NoExecute taints", "node", node.Name)
-		c.recorder.Eventf(nodeRef(node), v1alpha1.EventTypeNormal, reasonNodeReady, "Node %s status is now: %s", node.Name, reasonNodeReady)
+		c.recorder.Eventf(nodeRef(node), corev1.EventTypeNormal, reasonNodeReady, "Node %s status is now: %s", node.Name, reasonNodeReady)
 	} else {
 		klog.V(2).InfoS("Tainted node", "node", node.Name, "taint", want)
 		if want == TaintNodeNotReady {
-			c.recorder.Eventf(nodeRef(node), v1alpha1.EventTypeNormal, reasonNodeNotReady, "Node %s status is now: %s", node.Name, reasonNodeNotReady)
+			c.recorder.Eventf(nodeRef(node), corev1.EventTypeNormal, reasonNodeNotReady, "Node %s status is now: %s", node.Name, reasonNodeNotReady)
 		}
 	}
 	return 0, nil

@@ -8,6 +8,7 @@ package tainteviction
 import (
 	"context"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
 
@@ -274,12 +275,12 @@ func (c *Controller) cancel(key string, pod *v1alpha1.Pod) {
 	delete(c.pending, key)
 	c.mu.Unlock()
 	if ok && pod != nil {
-		c.recorder.Eventf(pod, v1alpha1.EventTypeNormal, reasonEviction, "Cancelling deletion of Pod %s", key)
+		c.recorder.Eventf(pod, corev1.EventTypeNormal, reasonEviction, "Cancelling deletion of Pod %s", key)
 	}
 }
 
 func (c *Controller) evict(ctx context.Context, key string, pod *v1alpha1.Pod) error {
-	c.recorder.Eventf(pod, v1alpha1.EventTypeNormal, reasonEviction, "Marking for deletion Pod %s", key)
+	c.recorder.Eventf(pod, corev1.EventTypeNormal, reasonEviction, "Marking for deletion Pod %s", key)
 	uid := pod.UID
 	err := c.client.CoreV1alpha1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &uid},

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -26,8 +27,10 @@ import (
 
 // ControllerContext is what every controller is built from.
 type ControllerContext struct {
-	Options   *Options
-	Client    clientset.Interface
+	Options *Options
+	Client  clientset.Interface
+	// Kube is client-go's clientset: core/v1 Events (and Namespaces).
+	Kube      kubernetes.Interface
 	Metadata  metadata.Interface
 	Discovery discovery.ServerResourcesInterface
 	Informers externalversions.SharedInformerFactory
@@ -40,7 +43,7 @@ type ControllerContext struct {
 // recorder returns an event recorder whose events carry component as
 // their source, the name upstream's controller uses.
 func (c *ControllerContext) recorder(component string) record.EventRecorder {
-	r, stop := events.NewRecorder(c.Client, component, c.host)
+	r, stop := events.NewRecorder(c.Kube, component, c.host)
 	c.stops = append(c.stops, stop)
 	return r
 }

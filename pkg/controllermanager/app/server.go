@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"skiff.dev/skiff/pkg/cli"
+	"skiff.dev/skiff/pkg/client/events"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
 	"skiff.dev/skiff/pkg/controller/garbagecollector"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
@@ -59,8 +61,10 @@ client certificate from --client-ca-file in group system:masters.`,
 type clients struct {
 	client      clientset.Interface
 	leaderElect clientset.Interface
-	metadata    metadata.Interface
-	discovery   discovery.ServerResourcesInterface
+	// kube writes core/v1 Events (and reads namespaces).
+	kube      kubernetes.Interface
+	metadata  metadata.Interface
+	discovery discovery.ServerResourcesInterface
 }
 
 // Run runs the controllers until ctx is cancelled (returning nil) or the
@@ -77,6 +81,9 @@ func Run(ctx context.Context, o *Options) error {
 	var c clients
 	if c.client, err = clientset.NewForConfig(cfg); err != nil {
 		return fmt.Errorf("create client: %w", err)
+	}
+	if c.kube, err = events.NewClient(cfg); err != nil {
+		return err
 	}
 	if c.metadata, err = metadata.NewForConfig(cfg); err != nil {
 		return fmt.Errorf("create metadata client: %w", err)
@@ -112,7 +119,7 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 	defer cancel()
 
 	cc := &ControllerContext{
-		Options: o, Client: c.client, Metadata: c.metadata, Discovery: c.discovery,
+		Options: o, Client: c.client, Kube: c.kube, Metadata: c.metadata, Discovery: c.discovery,
 		Informers: factory, Clock: clk, host: hostname(),
 	}
 	defer cc.shutdownEvents()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -161,7 +162,9 @@ func TestSecurePortServesHealthToAllAndMetricsToMasters(t *testing.T) {
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, o, clients{client: client, leaderElect: client}, clock.RealClock{}, addr) }()
+	go func() {
+		done <- run(ctx, o, clients{client: client, leaderElect: client, kube: kubefake.NewClientset()}, clock.RealClock{}, addr)
+	}()
 	base := "https://" + <-addr
 
 	tests := []struct {
@@ -210,7 +213,7 @@ func TestLosingTheLeaseExits(t *testing.T) {
 	o := testOptions()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(context.Background(), o, clients{client: client, leaderElect: client}, clock.RealClock{}, nil)
+		done <- run(context.Background(), o, clients{client: client, leaderElect: client, kube: kubefake.NewClientset()}, clock.RealClock{}, nil)
 	}()
 
 	leases := client.CoreV1alpha1().Leases("skiff-system")

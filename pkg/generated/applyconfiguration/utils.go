@@ -76,10 +76,6 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.DaemonEndpointApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("EnvVar"):
 		return &applyconfigurationcorev1alpha1.EnvVarApplyConfiguration{}
-	case corev1alpha1.SchemeGroupVersion.WithKind("Event"):
-		return &applyconfigurationcorev1alpha1.EventApplyConfiguration{}
-	case corev1alpha1.SchemeGroupVersion.WithKind("EventSource"):
-		return &applyconfigurationcorev1alpha1.EventSourceApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ExecAction"):
 		return &applyconfigurationcorev1alpha1.ExecActionApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("GRPCAction"):
@@ -114,8 +110,6 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.NodeStatusApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("NodeSystemInfo"):
 		return &applyconfigurationcorev1alpha1.NodeSystemInfoApplyConfiguration{}
-	case corev1alpha1.SchemeGroupVersion.WithKind("ObjectReference"):
-		return &applyconfigurationcorev1alpha1.ObjectReferenceApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Pod"):
 		return &applyconfigurationcorev1alpha1.PodApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodCondition"):

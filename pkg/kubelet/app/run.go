@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -67,7 +68,7 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	events, err := newClient(o, o.EventQPS, o.EventBurst)
+	events, err := newEventsClient(o)
 	if err != nil {
 		return err
 	}
@@ -81,8 +82,9 @@ func Run(ctx context.Context, o *Options) error {
 
 // clients are the kubelet's API clients, each with its own rate limit.
 type clients struct {
-	api    clientset.Interface
-	events clientset.Interface
+	api clientset.Interface
+	// events writes core/v1 Events, with the kubelet's events rate limit.
+	events kubernetes.Interface
 }
 
 func newClient(o *Options, qps float32, burst int32) (clientset.Interface, error) {
@@ -97,6 +99,16 @@ func newClient(o *Options, qps float32, burst int32) (clientset.Interface, error
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	return client, nil
+}
+
+func newEventsClient(o *Options) (kubernetes.Interface, error) {
+	cfg, err := restConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = o.EventQPS, int(o.EventBurst)
+	cfg.UserAgent = fmt.Sprintf("skiff-kubelet/%s (%s)", version.Get().GitVersion, o.NodeName)
+	return events.NewClient(cfg)
 }
 
 // restConfig is a copy of the kubelet's client configuration.

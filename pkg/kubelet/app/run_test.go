@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,7 +39,7 @@ func testOptions(t *testing.T, root string) *Options {
 func startKubelet(t *testing.T, o *Options, client *fake.Clientset) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runNode(ctx, o, clients{api: client, events: client}) }()
+	go func() { done <- runNode(ctx, o, clients{api: client, events: kubefake.NewClientset()}) }()
 	stopped := false
 	stop = func() {
 		if stopped {

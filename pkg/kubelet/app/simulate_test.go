@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +24,7 @@ func TestSimulatedNodes(t *testing.T) {
 	client := fake.NewClientset()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runSimulated(ctx, o, clients{api: client, events: client}) }()
+	go func() { done <- runSimulated(ctx, o, clients{api: client, events: kubefake.NewClientset()}) }()
 
 	for i := range 5 {
 		name := SimulatedNodeName("sim", i)

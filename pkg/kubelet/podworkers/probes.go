@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
@@ -59,7 +60,7 @@ func (w *worker) killUnhealthy(ctx context.Context, pod *v1alpha1.Pod, container
 		if pod.Spec.RestartPolicy != v1alpha1.RestartPolicyNever {
 			msg += ", will be restarted"
 		}
-		w.event(pod, v1alpha1.EventTypeNormal, "Killing", "%s", msg)
+		w.event(pod, corev1.EventTypeNormal, "Killing", "%s", msg)
 		grace := gracePeriod(pod)
 		if failed.GracePeriod != nil {
 			grace = time.Duration(*failed.GracePeriod) * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
 
@@ -170,7 +171,7 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 			// Its spec changed (a new image, say): it restarts from the new
 			// one, whatever the restart policy, as upstream's kubelet does.
 			msg := fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)
-			w.event(pod, v1alpha1.EventTypeNormal, "Killing", "%s", msg)
+			w.event(pod, corev1.EventTypeNormal, "Killing", "%s", msg)
 			klog.V(2).InfoS("Restarting container for its new spec", "pod", klog.KObj(pod), "container", c.Name)
 			if err := rt.StopContainer(ctx, latest.ID, gracePeriod(pod)); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 				return 0, fmt.Errorf("stop container %s of pod %s/%s for its new spec: %w", c.Name, pod.Namespace, pod.Name, err)
@@ -192,7 +193,7 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 					waiting[c.Name] = v1alpha1.ContainerStateWaiting{Reason: status.ReasonCrashLoopBackOff, Message: msg}
 					if w.backedOff[c.Name] != latest.ID {
 						w.backedOff[c.Name] = latest.ID
-						w.event(pod, v1alpha1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", c.Name, pod.Name)
+						w.event(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", c.Name, pod.Name)
 					}
 					sooner(left)
 					continue
@@ -212,7 +213,7 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 			if errors.As(err, &se) {
 				reason, msg = se.Reason, se.Message
 			}
-			w.event(pod, v1alpha1.EventTypeWarning, "Failed", "Error: %s", msg)
+			w.event(pod, corev1.EventTypeWarning, "Failed", "Error: %s", msg)
 			klog.V(2).InfoS("Container failed to start", "pod", klog.KObj(pod), "container", c.Name, "reason", reason, "message", msg)
 			if id == "" {
 				// Nothing was created (image, create errors): retry the
@@ -238,7 +239,7 @@ func (w *worker) syncRunning(ctx context.Context, pod *v1alpha1.Pod, containers 
 		if latest != nil && latest.State == runtime.StateExited && !newSpec {
 			w.crash.next(c.Name, latest.FinishedAt, now)
 		}
-		w.event(pod, v1alpha1.EventTypeNormal, "Started", "Started container %s", c.Name)
+		w.event(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
 		w.removeOldAttempts(ctx, containers, c.Name, attempt)
 	}
 	if started {
@@ -294,7 +295,7 @@ func (w *worker) stopAll(ctx context.Context, pod *v1alpha1.Pod, containers []ru
 		if c.State == runtime.StateExited {
 			continue
 		}
-		w.event(pod, v1alpha1.EventTypeNormal, "Killing", "Stopping container %s", c.Name)
+		w.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Name)
 		klog.V(2).InfoS("Stopping container", "pod", klog.KRef(c.PodNamespace, c.PodName), "container", c.Name, "grace", grace)
 		wg.Add(1)
 		go func() {

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/record"
@@ -375,7 +376,7 @@ func (m *Manager) probeOnce(ctx context.Context, e *entry) {
 		if result == probe.Failure {
 			klog.V(1).InfoS("Probe failed", "probeType", e.key.probeType, "pod", klog.KObj(j.pod), "podUID", e.key.uid, "container", e.key.container, "output", message)
 			if m.cfg.Recorder != nil {
-				m.cfg.Recorder.Eventf(j.pod, v1alpha1.EventTypeWarning, "Unhealthy", "%s probe failed: %s", e.key.probeType, message)
+				m.cfg.Recorder.Eventf(j.pod, corev1.EventTypeWarning, "Unhealthy", "%s probe failed: %s", e.key.probeType, message)
 			}
 		} else {
 			klog.V(4).InfoS("Probe succeeded", "probeType", e.key.probeType, "pod", klog.KObj(j.pod), "container", e.key.container)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"skiff.dev/skiff/pkg/cli"
@@ -77,12 +78,16 @@ func Run(ctx context.Context, o *options.Options) error {
 	if err != nil {
 		return fmt.Errorf("create leader election client: %w", err)
 	}
-	return run(ctx, o, client, leClient, nil)
+	eventsClient, err := events.NewClient(rest.AddUserAgent(rest.CopyConfig(cfg), "skiff-scheduler"))
+	if err != nil {
+		return err
+	}
+	return run(ctx, o, client, leClient, eventsClient, nil)
 }
 
 // run is Run with the clients given; it reports the secure server's address
 // on addr (when not nil) once listening, for tests.
-func run(ctx context.Context, o *options.Options, client, leClient clientset.Interface, addr chan<- string) error {
+func run(ctx context.Context, o *options.Options, client, leClient clientset.Interface, eventsClient kubernetes.Interface, addr chan<- string) error {
 	host, err := os.Hostname()
 	if err != nil {
 		return fmt.Errorf("get hostname: %w", err)
@@ -92,7 +97,7 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	recorder, stopEvents := events.NewRecorder(client, o.SchedulerName, host)
+	recorder, stopEvents := events.NewRecorder(eventsClient, o.SchedulerName, host)
 	defer stopEvents()
 
 	factory := externalversions.NewSharedInformerFactory(client, 0)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -116,7 +117,7 @@ func startReplica(t *testing.T, api *st.FakeAPI, o *options.Options, addr chan<-
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- run(ctx, o, api.Client, api.Client, addr) }()
+	go func() { r.done <- run(ctx, o, api.Client, api.Client, kubefake.NewClientset(), addr) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r
 }
@@ -379,7 +380,7 @@ func TestLosingTheLeaseEndsRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, o, api.Client, api.Client, nil) }()
+	go func() { done <- run(ctx, o, api.Client, api.Client, kubefake.NewClientset(), nil) }()
 	eventually(t, "the scheduler to lead", func() bool { l := lease(); return l != nil && l.Spec.HolderIdentity != nil })
 
 	// The API server refuses a write based on what another writer has

@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"context"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,10 +152,10 @@ func TestAuthorization(t *testing.T) {
 		expectStatus(t, err, 403, "node creates another node's lease")
 
 		// Events, yes.
-		if _, err := node1.CoreV1alpha1().Events(ns).Create(ctx, &v1alpha1.Event{
+		if _, err := kubernetes.NewForConfigOrDie(s.ConfigFor(nodeUser, "system:nodes")).CoreV1().Events(ns).Create(ctx, &corev1.Event{
 			ObjectMeta:     metav1.ObjectMeta{Name: "on-n1.started"},
-			InvolvedObject: v1alpha1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "on-n1"},
-			Reason:         "Started", Type: "Normal", Source: v1alpha1.EventSource{Component: "kubelet", Host: "authz-n1"},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "on-n1"},
+			Reason:         "Started", Type: "Normal", Source: corev1.EventSource{Component: "kubelet", Host: "authz-n1"},
 		}, metav1.CreateOptions{}); err != nil {
 			t.Errorf("node creates an event: %v", err)
 		}

@@ -23,7 +23,6 @@ func TestCRUD(t *testing.T) {
 	t.Run("pods", func(t *testing.T) { testPodCRUD(t, s.Client) })
 	t.Run("nodes", func(t *testing.T) { testNodeCRUD(t, s.Client) })
 	t.Run("leases", func(t *testing.T) { testLeaseCRUD(t, s.Client) })
-	t.Run("events", func(t *testing.T) { testEventCRUD(t, s.Client) })
 	t.Run("generateName", func(t *testing.T) { testGenerateName(t, s.Client) })
 	t.Run("dry run", func(t *testing.T) { testDryRun(t, s.Client) })
 	t.Run("finalizers", func(t *testing.T) { testFinalizers(t, s.Client) })
@@ -354,81 +353,6 @@ func testLeaseCRUD(t *testing.T, c clientset.Interface) {
 		t.Fatalf("delete: %v", err)
 	}
 	expectWatch(t, w, watch.Deleted, "n1")
-}
-
-func testEventCRUD(t *testing.T, c clientset.Interface) {
-	ctx := testContext(t)
-	const ns = "crud-events"
-	events := c.CoreV1alpha1().Events(ns)
-	w, err := events.Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("watch: %v", err)
-	}
-	defer w.Stop()
-
-	now := metav1.Now()
-	ev := &v1alpha1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Name: "web.1"},
-		InvolvedObject: v1alpha1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "web"},
-		Reason:         "Scheduled", Message: "assigned to n1", Type: "Normal", Count: 1,
-		Source:         v1alpha1.EventSource{Component: "skiff-scheduler"},
-		FirstTimestamp: now, LastTimestamp: now,
-	}
-	if _, err := events.Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	expectWatch(t, w, watch.Added, "web.1")
-
-	got, err := events.Get(ctx, "web.1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("get: %v", err)
-	}
-	got.Count = 2
-	if _, err := events.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("update (a repeated event): %v", err)
-	}
-	expectWatch(t, w, watch.Modified, "web.1")
-	patched, err := events.Patch(ctx, "web.1", types.StrategicMergePatchType, []byte(`{"count":3,"message":"again"}`), metav1.PatchOptions{})
-	if err != nil || patched.Count != 3 || patched.Message != "again" {
-		t.Fatalf("patch = %+v, %v", patched, err)
-	}
-	expectWatch(t, w, watch.Modified, "web.1")
-	if _, err := events.Patch(ctx, "web.1", types.MergePatchType, []byte(`{"count":4}`), metav1.PatchOptions{}); err != nil {
-		t.Fatalf("merge patch: %v", err)
-	}
-	expectWatch(t, w, watch.Modified, "web.1")
-	if _, err := events.Patch(ctx, "web.1", types.JSONPatchType, []byte(`[{"op":"replace","path":"/count","value":5}]`), metav1.PatchOptions{}); err != nil {
-		t.Fatalf("json patch: %v", err)
-	}
-	expectWatch(t, w, watch.Modified, "web.1")
-	applied, err := events.Apply(ctx, applyv1alpha1.Event("web.1", ns).WithCount(6), metav1.ApplyOptions{FieldManager: "tester", Force: true})
-	if err != nil || applied.Count != 6 || applied.Reason != "Scheduled" {
-		t.Fatalf("apply = %+v, %v", applied, err)
-	}
-	expectWatch(t, w, watch.Modified, "web.1")
-
-	// Events select by the object they are about, as `kubectl describe` asks.
-	sel, err := events.List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=web,involvedObject.kind=Pod,reason=Scheduled"})
-	if err != nil || len(sel.Items) != 1 {
-		t.Fatalf("list by involvedObject = %v, %v; want the event", sel, err)
-	}
-	none, err := events.List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=other"})
-	if err != nil || len(none.Items) != 0 {
-		t.Fatalf("list by another involvedObject = %v, %v; want none", none, err)
-	}
-
-	// A recorder may PUT an event it has not created, as upstream's does.
-	putNew := ev.DeepCopy()
-	putNew.Name = "web.2"
-	if _, err := events.Update(ctx, putNew, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("update of an event that does not exist yet: %v", err)
-	}
-	expectWatch(t, w, watch.Added, "web.2")
-
-	if err := events.Delete(ctx, "web.1", metav1.DeleteOptions{}); err != nil {
-		t.Fatalf("delete: %v", err)
-	}
-	expectWatch(t, w, watch.Deleted, "web.1")
 }
 
 func testGenerateName(t *testing.T, c clientset.Interface) {

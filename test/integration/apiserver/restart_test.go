@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,9 +49,9 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatalf("create lease: %v", err)
 	}
 	keep("lease", lease)
-	event, err := c.CoreV1alpha1().Events(ns).Create(ctx, &v1alpha1.Event{
+	event, err := s.Kube.CoreV1().Events(ns).Create(ctx, &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Name: "bound.scheduled"},
-		InvolvedObject: v1alpha1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "bound"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "bound"},
 		Reason:         "Scheduled", Type: "Normal",
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -111,7 +112,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	for _, l := range leases.Items {
 		got["lease/"+l.Name] = record{string(l.UID), l.ResourceVersion}
 	}
-	events, err := c.CoreV1alpha1().Events(ns).List(ctx, metav1.ListOptions{})
+	events, err := s2.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatalf("list events: %v", err)
 	}

@@ -156,7 +156,7 @@ func TestDeploymentRollsOutThroughReplicaSets(t *testing.T) {
 		n, err := readyPods(ctx, c)
 		return n == 5, err
 	})
-	events, err := c.CoreV1alpha1().Events(ns).List(ctx, metav1.ListOptions{})
+	events, err := s.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,16 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"skiff.dev/skiff/pkg/apiserver/admission/namespacelifecycle"
 	"skiff.dev/skiff/pkg/apiserver/app"
 	"skiff.dev/skiff/pkg/apiserver/options"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
@@ -29,6 +32,9 @@ type TestServer struct {
 	AdminConfig *rest.Config
 	// Client is the generated clientset on AdminConfig.
 	Client clientset.Interface
+	// Kube is client-go's clientset on AdminConfig, for the legacy core
+	// group (namespaces, events).
+	Kube kubernetes.Interface
 	// DataDir holds the server's etcd, CA and kubeconfig.
 	DataDir string
 	// URL is the server's https address.
@@ -41,6 +47,16 @@ type TestServer struct {
 
 // Option changes the server's options before it starts.
 type Option func(*options.Options)
+
+// WithNamespaceLifecycle turns the NamespaceLifecycle admission plugin on.
+// It is off by default in these tests: most of them work in namespaces
+// named after the test that they never create; the namespace tests turn
+// it on.
+func WithNamespaceLifecycle() Option {
+	return func(o *options.Options) {
+		o.DisableAdmissionPlugins = slices.DeleteFunc(o.DisableAdmissionPlugins, func(p string) bool { return p == namespacelifecycle.PluginName })
+	}
+}
 
 // StartTestServer starts a server on a fresh data dir and stops it when the
 // test ends.
@@ -71,6 +87,7 @@ func start(dataDir string, opts ...Option) (*TestServer, error) {
 	o.SecureServing.Listener = listener
 	o.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
 	o.SecureServing.BindPort = listener.Addr().(*net.TCPAddr).Port
+	o.DisableAdmissionPlugins = []string{namespacelifecycle.PluginName}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -134,6 +151,9 @@ func (s *TestServer) waitReady(kubeconfig, want string) error {
 		return err
 	}
 	s.ca = ca
+	if s.Kube, err = kubernetes.NewForConfig(s.AdminConfig); err != nil {
+		return fmt.Errorf("create core/v1 client: %w", err)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"sync"
 	"testing"
@@ -141,14 +142,15 @@ func waitUnschedulable(t *testing.T, c clientset.Interface, name string) string 
 }
 
 // events returns the events about a pod with the given reason.
-func events(c clientset.Interface, pod, reason string) ([]v1alpha1.Event, error) {
-	list, err := c.CoreV1alpha1().Events(ns).List(context.Background(), metav1.ListOptions{})
+// They are core/v1 Events about a core.skiff.dev/v1alpha1 Pod.
+func events(s *framework.TestServer, pod, reason string) ([]corev1.Event, error) {
+	list, err := s.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	var out []v1alpha1.Event
+	var out []corev1.Event
 	for _, e := range list.Items {
-		if e.InvolvedObject.Name == pod && e.InvolvedObject.Kind == "Pod" && e.Reason == reason {
+		if e.InvolvedObject.Name == pod && e.InvolvedObject.Kind == "Pod" && e.InvolvedObject.APIVersion == v1alpha1.SchemeGroupVersion.String() && e.Reason == reason {
 			out = append(out, e)
 		}
 	}
@@ -213,12 +215,12 @@ func TestUnschedulableMessageAndEvents(t *testing.T) {
 		t.Errorf("PodScheduled message\n got: %s\nwant: %s", got, want)
 	}
 	eventually(t, "a FailedScheduling event", func() (bool, error) {
-		evs, err := events(c, "too-big", "FailedScheduling")
+		evs, err := events(s, "too-big", "FailedScheduling")
 		if err != nil || len(evs) == 0 {
 			return false, err
 		}
 		e := evs[0]
-		if e.Type != v1alpha1.EventTypeWarning || e.Message != want || e.Source.Component != v1alpha1.DefaultSchedulerName {
+		if e.Type != corev1.EventTypeWarning || e.Message != want || e.Source.Component != v1alpha1.DefaultSchedulerName {
 			return false, fmt.Errorf("event %s %q from %q, want Warning %q from %s", e.Type, e.Message, e.Source.Component, want, v1alpha1.DefaultSchedulerName)
 		}
 		return true, nil
@@ -227,12 +229,12 @@ func TestUnschedulableMessageAndEvents(t *testing.T) {
 	createPod(t, c, st.MakePod("fits").Req("500m", "").Obj())
 	node := waitBound(t, c, "fits")
 	eventually(t, "a Scheduled event", func() (bool, error) {
-		evs, err := events(c, "fits", "Scheduled")
+		evs, err := events(s, "fits", "Scheduled")
 		if err != nil || len(evs) == 0 {
 			return false, err
 		}
 		wantMsg := fmt.Sprintf("Successfully assigned %s/fits to %s", ns, node)
-		if evs[0].Type != v1alpha1.EventTypeNormal || evs[0].Message != wantMsg {
+		if evs[0].Type != corev1.EventTypeNormal || evs[0].Message != wantMsg {
 			return false, fmt.Errorf("event %s %q, want Normal %q", evs[0].Type, evs[0].Message, wantMsg)
 		}
 		return true, nil
@@ -405,7 +407,7 @@ func TestTwoSchedulersWithLeaderElectionBindEachPodOnce(t *testing.T) {
 	// binding ever lost a race to the other scheduler.
 	for _, n := range names {
 		eventually(t, "the Scheduled event of "+n, func() (bool, error) {
-			evs, err := events(c, n, "Scheduled")
+			evs, err := events(s, n, "Scheduled")
 			if err != nil {
 				return false, err
 			}
@@ -419,7 +421,7 @@ func TestTwoSchedulersWithLeaderElectionBindEachPodOnce(t *testing.T) {
 			}
 			return len(evs) == 1, nil
 		})
-		failed, err := events(c, n, "FailedScheduling")
+		failed, err := events(s, n, "FailedScheduling")
 		if err != nil {
 			t.Fatal(err)
 		}

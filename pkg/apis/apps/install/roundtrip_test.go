@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeserializer "k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/randfill"
 
 	"skiff.dev/skiff/pkg/apis/apps"
@@ -92,6 +93,46 @@ func fuzzerFuncs(runtimeserializer.CodecFactory) []interface{} {
 			// Quantities have their own round-trip tests in core; a random
 			// one need not survive skiff's decoding guard.
 			ctr.Resources = core.ResourceRequirements{}
+			// JSON omits an empty list: the decoded container has none.
+			if len(ctr.Command) == 0 {
+				ctr.Command = nil
+			}
+			if len(ctr.Args) == 0 {
+				ctr.Args = nil
+			}
+		},
+		func(p *core.Probe, c randfill.Continue) {
+			c.FillNoCustom(p)
+			// core/v1's probe defaults fill what is zero.
+			for _, f := range []struct {
+				v   *int32
+				def int32
+			}{{&p.TimeoutSeconds, 1}, {&p.PeriodSeconds, 10}, {&p.SuccessThreshold, 1}, {&p.FailureThreshold, 3}} {
+				if *f.v == 0 {
+					*f.v = f.def
+				}
+			}
+		},
+		func(a *core.HTTPGetAction, c randfill.Continue) {
+			c.FillNoCustom(a)
+			if a.Path == "" {
+				a.Path = "/"
+			}
+			if a.Scheme == "" {
+				a.Scheme = core.URISchemeHTTP
+			}
+		},
+		func(a *core.ExecAction, c randfill.Continue) {
+			c.FillNoCustom(a)
+			if len(a.Command) == 0 {
+				a.Command = nil // JSON omits an empty list
+			}
+		},
+		func(a *core.GRPCAction, c randfill.Continue) {
+			c.FillNoCustom(a)
+			if a.Service == nil {
+				a.Service = ptr.To("") // defaulted, as core/v1's
+			}
 		},
 		func(p *core.ContainerPort, c randfill.Continue) {
 			c.FillNoCustom(p)

@@ -18,10 +18,6 @@ func addFieldLabelConversionFuncs(scheme *runtime.Scheme) error {
 		"Pod":   PodSelectableFields,
 		"Node":  {"spec.unschedulable"},
 		"Lease": nil,
-		"Event": {
-			"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-			"involvedObject.uid", "involvedObject.fieldPath", "reason", "source", "type",
-		},
 	}
 	for kind, fields := range kinds {
 		allowed := map[string]bool{"metadata.name": true, "metadata.namespace": true}

@@ -35,7 +35,6 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Node{}, &NodeList{},
 		&Binding{},
 		&Lease{}, &LeaseList{},
-		&Event{}, &EventList{},
 		&PodLogOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)

@@ -77,21 +77,6 @@ func (in EnvVar) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
-func (in Event) OpenAPIModelName() string {
-	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Event"
-}
-
-// OpenAPIModelName returns the OpenAPI model name for this type.
-func (in EventList) OpenAPIModelName() string {
-	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.EventList"
-}
-
-// OpenAPIModelName returns the OpenAPI model name for this type.
-func (in EventSource) OpenAPIModelName() string {
-	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.EventSource"
-}
-
-// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ExecAction) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.ExecAction"
 }

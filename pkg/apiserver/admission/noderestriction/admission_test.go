@@ -2,6 +2,7 @@ package noderestriction
 
 import (
 	"context"
+	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"testing"
 
@@ -128,7 +129,7 @@ func TestNodeRestriction(t *testing.T) {
 		{name: "an admin deletes any pod", attrs: attrsOld(admin, admission.Delete, "pods", "", "default", "p", nil, pod("n2", nil))},
 
 		// Others.
-		{name: "a node creates events about anything", attrs: attrs(node1, admission.Create, "events", "", "default", "e1", &core.Event{})},
+		{name: "a node creates events about anything", attrs: attrs(node1, admission.Create, "events", "", "default", "e1", &corev1.Event{})},
 		{name: "an admin creates any node", attrs: attrs(admin, admission.Create, "nodes", "", "", "n2", &core.Node{})},
 		{name: "the scheduler is not restricted", attrs: attrs(scheduler, admission.Create, "leases", "", "skiff-system", "skiff-scheduler", &core.Lease{})},
 		{name: "a request without a user is not restricted", attrs: attrs(nil, admission.Create, "nodes", "", "", "n2", &core.Node{})},

@@ -432,65 +432,6 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: value
       type:
         scalar: string
-- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Event
-  map:
-    fields:
-    - name: apiVersion
-      type:
-        scalar: string
-    - name: count
-      type:
-        scalar: numeric
-    - name: eventTime
-      type:
-        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime
-    - name: firstTimestamp
-      type:
-        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
-    - name: involvedObject
-      type:
-        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.ObjectReference
-      default: {}
-    - name: kind
-      type:
-        scalar: string
-    - name: lastTimestamp
-      type:
-        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
-    - name: message
-      type:
-        scalar: string
-    - name: metadata
-      type:
-        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
-      default: {}
-    - name: reason
-      type:
-        scalar: string
-    - name: reportingComponent
-      type:
-        scalar: string
-      default: ""
-    - name: reportingInstance
-      type:
-        scalar: string
-      default: ""
-    - name: source
-      type:
-        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.EventSource
-      default: {}
-    - name: type
-      type:
-        scalar: string
-- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.EventSource
-  map:
-    fields:
-    - name: component
-      type:
-        scalar: string
-    - name: host
-      type:
-        scalar: string
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ExecAction
   map:
     fields:
@@ -769,31 +710,6 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: string
       default: ""
-- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.ObjectReference
-  map:
-    fields:
-    - name: apiVersion
-      type:
-        scalar: string
-    - name: fieldPath
-      type:
-        scalar: string
-    - name: kind
-      type:
-        scalar: string
-    - name: name
-      type:
-        scalar: string
-    - name: namespace
-      type:
-        scalar: string
-    - name: resourceVersion
-      type:
-        scalar: string
-    - name: uid
-      type:
-        scalar: string
-    elementRelationship: atomic
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Pod
   map:
     fields:

@@ -60,8 +60,6 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Apps().V1alpha1().ReplicaSets().Informer()}, nil
 
 		// Group=core.skiff.dev, Version=v1alpha1
-	case corev1alpha1.SchemeGroupVersion.WithResource("events"):
-		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Events().Informer()}, nil
 	case corev1alpha1.SchemeGroupVersion.WithResource("leases"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Core().V1alpha1().Leases().Informer()}, nil
 	case corev1alpha1.SchemeGroupVersion.WithResource("nodes"):

@@ -18,14 +18,6 @@ limitations under the License.
 
 package v1alpha1
 
-// EventListerExpansion allows custom methods to be added to
-// EventLister.
-type EventListerExpansion interface{}
-
-// EventNamespaceListerExpansion allows custom methods to be added to
-// EventNamespaceLister.
-type EventNamespaceListerExpansion interface{}
-
 // LeaseListerExpansion allows custom methods to be added to
 // LeaseLister.
 type LeaseListerExpansion interface{}

@@ -24,8 +24,6 @@ import (
 
 // Interface provides access to all the informers in this group version.
 type Interface interface {
-	// Events returns a EventInformer.
-	Events() TypedEventInformer
 	// Leases returns a LeaseInformer.
 	Leases() TypedLeaseInformer
 	// Nodes returns a NodeInformer.
@@ -43,11 +41,6 @@ type version struct {
 // New returns a new Interface.
 func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakListOptions internalinterfaces.TweakListOptionsFunc) Interface {
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
-}
-
-// Events returns a TypedEventInformer.
-func (v *version) Events() TypedEventInformer {
-	return &eventInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }
 
 // Leases returns a TypedLeaseInformer.

@@ -28,7 +28,6 @@ import (
 
 type CoreV1alpha1Interface interface {
 	RESTClient() rest.Interface
-	EventsGetter
 	LeasesGetter
 	NodesGetter
 	PodsGetter
@@ -37,10 +36,6 @@ type CoreV1alpha1Interface interface {
 // CoreV1alpha1Client is used to interact with features provided by the core.skiff.dev group.
 type CoreV1alpha1Client struct {
 	restClient rest.Interface
-}
-
-func (c *CoreV1alpha1Client) Events(namespace string) EventInterface {
-	return newEvents(c, namespace)
 }
 
 func (c *CoreV1alpha1Client) Leases(namespace string) LeaseInterface {

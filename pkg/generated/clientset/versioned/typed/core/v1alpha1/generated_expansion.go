@@ -18,8 +18,6 @@ limitations under the License.
 
 package v1alpha1
 
-type EventExpansion interface{}
-
 type LeaseExpansion interface{}
 
 type NodeExpansion interface{}

@@ -28,10 +28,6 @@ type FakeCoreV1alpha1 struct {
 	*testing.Fake
 }
 
-func (c *FakeCoreV1alpha1) Events(namespace string) v1alpha1.EventInterface {
-	return newFakeEvents(c, namespace)
-}
-
 func (c *FakeCoreV1alpha1) Leases(namespace string) v1alpha1.LeaseInterface {
 	return newFakeLeases(c, namespace)
 }
