@@ -25,9 +25,9 @@ spec:
 
 // TestNamespacesWithKubectl: namespaces are objects, as kubectl knows
 // them: the system ones exist from the start, kubectl create ns and get ns
-// work, an object in a namespace that does not exist is refused, and a
-// deleted namespace is Terminating and takes nothing new. (Emptying it is
-// the namespace controller's job, in the controller manager.)
+// work, an object in a namespace that does not exist is refused, a deleted
+// namespace is Terminating and takes nothing new, and the controller
+// manager's namespace controller then deletes what is in it, and it.
 func TestNamespacesWithKubectl(t *testing.T) {
 	server := framework.StartAPIServer(t, filepath.Join(t.TempDir(), "data"), framework.FreePort(t))
 	k := framework.NewKubectl(t, server.Kubeconfig)
@@ -91,6 +91,22 @@ func TestNamespacesWithKubectl(t *testing.T) {
 		_, stderr, err := k.Run("", "delete", "ns", "default")
 		if err == nil || !strings.Contains(stderr, "this namespace may not be deleted") {
 			t.Errorf("delete ns default: err %v, stderr %s; want it forbidden", err, stderr)
+		}
+	})
+
+	t.Run("the namespace controller empties the namespace, then it goes", func(t *testing.T) {
+		framework.Start(t, "skiff-controller-manager", framework.Binary(t, "skiff-controller-manager"),
+			"--kubeconfig", framework.Kubeconfig(t, server, "system:kube-controller-manager"),
+			"--controllers", "namespace-controller", "--secure-port", "0")
+		framework.WaitFor(t, 60*time.Second, "namespace team-a and its pod to be gone", func() (bool, error) {
+			_, _, err := k.Run("", "get", "ns", "team-a")
+			return err != nil, nil
+		})
+		if out, _, _ := k.Run("", "get", "pods", "-n", "team-a", "-o", "name"); strings.TrimSpace(out) != "" {
+			t.Errorf("pods left in the deleted namespace: %q", out)
+		}
+		if out := k.MustRun(t, "", "get", "ns", "default"); !strings.Contains(out, "Active") {
+			t.Errorf("default after the controller ran:\n%s", out)
 		}
 	})
 }

@@ -258,6 +258,8 @@ var controllerManagerGroups = []string{core.GroupName, "apps.skiff.dev", ""}
 //     patches nodes/status (Ready=Unknown);
 //   - the ReplicaSet and Deployment controllers create pods and write
 //     apps.skiff.dev objects and their status;
+//   - the namespace controller updates namespaces/status and
+//     namespaces/finalize;
 //   - it writes events, and holds its leader Lease in skiff-system.
 //
 // It may not bind pods, read logs or exec into them, write pod status,
@@ -283,6 +285,9 @@ func authorizeControllerManager(attrs authorizer.Attributes) (authorizer.Decisio
 	case resource == "pods" && sub == "" && verb == "create":
 		return authorizer.DecisionAllow, "", nil
 	case group == "apps.skiff.dev" && (sub == "" || sub == "status") && contains([]string{"create", "update", "patch"}, verb):
+		return authorizer.DecisionAllow, "", nil
+	case group == "" && resource == "namespaces" && (sub == "finalize" || sub == "status") && verb == "update":
+		// The namespace controller marks progress and removes its finalizer.
 		return authorizer.DecisionAllow, "", nil
 	}
 	return authorizer.DecisionNoOpinion, "not a controller manager's request", nil

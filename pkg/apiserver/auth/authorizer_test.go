@@ -268,6 +268,10 @@ func TestAuthorizeControllerManager(t *testing.T) {
 		{"it may not bind pods", res(cm, "create", "default", "pods", "binding", "p"), false},
 		{"it may not write pod status", res(cm, "update", "default", "pods", "status", "p"), false},
 		{"it may not read pod logs", res(cm, "get", "default", "pods", "log", "p"), false},
+		// the namespace controller
+		{"the namespace controller removes its finalizer", in("", "update", "", "namespaces", "finalize", "x"), true},
+		{"the namespace controller marks progress", in("", "update", "", "namespaces", "status", "x"), true},
+		{"it may not create namespaces", in("", "create", "", "namespaces", "", ""), false},
 		// events and its own lease
 		{"it records events", res(cm, "create", "default", "events", "", ""), true},
 		{"it may not delete events", res(cm, "delete", "default", "events", "", "e"), false},

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
@@ -17,6 +19,7 @@ import (
 	"skiff.dev/skiff/pkg/client/events"
 	"skiff.dev/skiff/pkg/controller/deployment"
 	"skiff.dev/skiff/pkg/controller/garbagecollector"
+	"skiff.dev/skiff/pkg/controller/namespace"
 	"skiff.dev/skiff/pkg/controller/nodelifecycle"
 	"skiff.dev/skiff/pkg/controller/podgc"
 	"skiff.dev/skiff/pkg/controller/replicaset"
@@ -77,6 +80,10 @@ func descriptors() []controllerDescriptor {
 		{name: "pod-garbage-collector-controller", aliases: []string{"podgc"}, init: newPodGC},
 		{name: "replicaset-controller", aliases: []string{"replicaset"}, init: newReplicaSet},
 		{name: "deployment-controller", aliases: []string{"deployment"}, init: newDeployment},
+		// Standalone skiff's: with skiff aggregated into a host cluster, the
+		// host's namespace controller empties deleted namespaces, and this
+		// one is turned off with --controllers=*,-namespace-controller.
+		{name: "namespace-controller", aliases: []string{"namespace"}, init: newNamespace},
 	}
 }
 
@@ -196,3 +203,22 @@ func hostname() string {
 	}
 	return h
 }
+
+func newNamespace(c *ControllerContext) (runFunc, error) {
+	// Namespaces are core/v1 objects: client-go's informer, not skiff's.
+	f := informers.NewSharedInformerFactory(c.Kube, 0)
+	ctrl, err := namespace.NewController(c.Kube, c.Metadata, c.Discovery, f.Core().V1().Namespaces(), namespaceResync)
+	if err != nil {
+		return nil, err
+	}
+	workers := c.Options.ConcurrentNamespaceSyncs
+	return func(ctx context.Context) {
+		f.Start(ctx.Done())
+		defer f.Shutdown()
+		ctrl.Run(ctx, workers)
+	}, nil
+}
+
+// namespaceResync is upstream's --namespace-sync-period: how often a
+// terminating namespace is looked at again even when nothing changed.
+const namespaceResync = 5 * time.Minute

@@ -46,6 +46,7 @@ type Options struct {
 	ConcurrentGCSyncs         int
 	ConcurrentRSSyncs         int
 	ConcurrentDeploymentSyncs int
+	ConcurrentNamespaceSyncs  int
 
 	// Serving is the secure endpoint for /healthz, /livez, /readyz,
 	// /metrics and the profiles, as kube-controller-manager serves it.
@@ -76,6 +77,7 @@ func NewOptions() *Options {
 		ConcurrentGCSyncs:         20,
 		ConcurrentRSSyncs:         5,
 		ConcurrentDeploymentSyncs: 5,
+		ConcurrentNamespaceSyncs:  10,
 		Serving:                   serving.NewOptions("skiff-controller-manager", DefaultSecurePort),
 	}
 }
@@ -118,6 +120,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 
 	fs = fss.FlagSet("deployment controller")
 	fs.IntVar(&o.ConcurrentDeploymentSyncs, "concurrent-deployment-syncs", o.ConcurrentDeploymentSyncs, "The number of deployment objects that are allowed to sync concurrently. Larger number = more responsive deployments, but more CPU (and network) load")
+
+	fs = fss.FlagSet("namespace controller")
+	fs.IntVar(&o.ConcurrentNamespaceSyncs, "concurrent-namespace-syncs", o.ConcurrentNamespaceSyncs, "The number of namespace objects that are allowed to sync concurrently. Larger number = more responsive namespace termination, but more CPU (and network) load")
 
 	o.Serving.AddFlags(&fss)
 	return fss
