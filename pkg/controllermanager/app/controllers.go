@@ -206,7 +206,7 @@ func hostname() string {
 
 func newNamespace(c *ControllerContext) (runFunc, error) {
 	// Namespaces are core/v1 objects: client-go's informer, not skiff's.
-	f := informers.NewSharedInformerFactory(c.Kube, 0)
+	f := informers.NewSharedInformerFactory(c.Kube, namespaceResync)
 	ctrl, err := namespace.NewController(c.Kube, c.Metadata, c.Discovery, f.Core().V1().Namespaces(), namespaceResync)
 	if err != nil {
 		return nil, err

@@ -32,9 +32,10 @@ func TestControllersFlag(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{flags: []string{"*"}, want: "garbage-collector-controller,node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller"},
-		{flags: []string{"*", "-garbage-collector-controller"}, want: "node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller"},
-		{flags: []string{"*", "-podgc", "-nodelifecycle"}, want: "garbage-collector-controller,taint-eviction-controller,replicaset-controller,deployment-controller"},
+		{flags: []string{"*"}, want: "garbage-collector-controller,node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller,namespace-controller"},
+		{flags: []string{"*", "-garbage-collector-controller"}, want: "node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller,namespace-controller"},
+		{flags: []string{"*", "-podgc", "-nodelifecycle"}, want: "garbage-collector-controller,taint-eviction-controller,replicaset-controller,deployment-controller,namespace-controller"},
+		{flags: []string{"*", "-namespace-controller"}, want: "garbage-collector-controller,node-lifecycle-controller,taint-eviction-controller,pod-garbage-collector-controller,replicaset-controller,deployment-controller"},
 		{flags: []string{"garbagecollector"}, want: "garbage-collector-controller"},
 		{flags: []string{"-garbagecollector"}, want: ""},
 		{flags: []string{"*", "replicaset-typo"}, wantErr: true},
