@@ -329,7 +329,9 @@ func TestExitedContainersSurviveRestart(t *testing.T) {
 
 // startInHelper starts a container from a separate "kubelet" process, kills
 // that process with SIGKILL, and returns the container's ID.
-func startInHelper(t *testing.T, root string, pod *v1alpha1.Pod, c *v1alpha1.Container) string {
+// startInHelper starts c in a helper process playing the kubelet, waits for
+// each settled condition, then kills the helper (kill -9, as a crash).
+func startInHelper(t *testing.T, root string, pod *v1alpha1.Pod, c *v1alpha1.Container, settled ...func() bool) string {
 	t.Helper()
 	spec, _ := json.Marshal(helperSpec{Root: root, Pod: pod, Container: c})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -346,6 +348,9 @@ func startInHelper(t *testing.T, root string, pod *v1alpha1.Pod, c *v1alpha1.Con
 	if err != nil {
 		t.Fatalf("helper kubelet: %v", err)
 	}
+	for _, wait := range settled {
+		waitFor(t, "the helper kubelet to settle", wait)
+	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	return strings.TrimSpace(line)
@@ -355,7 +360,15 @@ func TestRestartedKubeletAdoptsRunningProcess(t *testing.T) {
 	root := t.TempDir()
 	pod := testPod("adopt")
 	script := "echo before; while [ ! -f go ]; do sleep 0.02; done; echo after; sleep 100"
-	id := startInHelper(t, root, pod, sh("c", script))
+	// Wait for the first line to be in the log before the crash: output the
+	// dying kubelet had read from the FIFO but not yet written is lost with
+	// it (a crash can lose at most what is in flight), which is not what
+	// this test is about.
+	firstLog := filepath.Join(root, "pods", string(pod.UID), "logs", "c", "0.log")
+	id := startInHelper(t, root, pod, sh("c", script), func() bool {
+		data, err := os.ReadFile(firstLog)
+		return err == nil && bytes.Contains(data, []byte("before"))
+	})
 
 	r := newRuntime(t, root)
 	c := listed(t, r, id)
