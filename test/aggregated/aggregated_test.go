@@ -37,7 +37,9 @@ import (
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -47,6 +49,7 @@ import (
 	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 	kubeapiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	kubeapiservertesting "k8s.io/kubernetes/cmd/kube-apiserver/app/testing"
+	namespacecontroller "k8s.io/kubernetes/pkg/controller/namespace"
 
 	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
 	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
@@ -249,6 +252,48 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 					t.Fatalf("list pods straight from skiff: %v", err)
 				}
 			})
+		}
+	})
+
+	t.Run("a skiff object in a host namespace that does not exist is refused", func(t *testing.T) {
+		_, err := run(admin, podYAMLIn("lost", "nowhere"), "create", "-f", "-")
+		if err == nil || !strings.Contains(err.Error(), `namespaces "nowhere" not found`) {
+			t.Fatalf("creating a skiff pod in namespace nowhere: %v, want namespaces \"nowhere\" not found", err)
+		}
+	})
+
+	t.Run("the host's namespace controller empties a deleted namespace of skiff objects", func(t *testing.T) {
+		// Known defect: the controller's metadata client asks for protobuf,
+		// and skiff's server negotiates it for a DeleteCollection of its
+		// own kinds, which have no protobuf encoding: "object
+		// *v1alpha1.PodList does not implement the protobuf marshalling
+		// interface" (a 500), so the namespace stays Terminating. Set
+		// SKIFF_TEST_NAMESPACE_CONTROLLER=1 to run this until skiff's
+		// serializers offer protobuf only for the core/v1 types.
+		if os.Getenv("SKIFF_TEST_NAMESPACE_CONTROLLER") == "" {
+			t.Skip("skiff answers protobuf DeleteCollection of its kinds with a 500; SKIFF_TEST_NAMESPACE_CONTROLLER=1 runs it")
+		}
+		// kube-controller-manager's namespace controller, as the host runs
+		// it: it discovers skiff's groups through the aggregator.
+		runNamespaceController(ctx, t, h)
+		const ns = "doomed"
+		if _, err := h.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// Admission looks a namespace its informer has not seen up live.
+		mustRun(admin, podYAMLIn("victim", ns), "create", "-f", "-")
+		mustRun(admin, deploymentYAML("victim", ns), "create", "-f", "-")
+		mustRun(admin, "", "delete", "namespace", ns, "--wait=false")
+		waitFor(ctx, t, "namespace "+ns+" gone", func() (bool, error) {
+			_, err := h.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		skiff := clientset.NewForConfigOrDie(h.admin)
+		if _, err := skiff.CoreV1alpha1().Pods(ns).Get(ctx, "victim", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("skiff pod %s/victim after its namespace went: %v, want NotFound", ns, err)
+		}
+		if _, err := skiff.AppsV1alpha1().Deployments(ns).Get(ctx, "victim", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("skiff deployment %s/victim after its namespace went: %v, want NotFound", ns, err)
 		}
 	})
 
@@ -512,6 +557,24 @@ func waitForAPIService(ctx context.Context, t *testing.T, h *host) {
 	}
 }
 
+// runNamespaceController runs upstream's namespace controller against the
+// host until the test ends, with the discovery and metadata client
+// kube-controller-manager gives it.
+func runNamespaceController(ctx context.Context, t *testing.T, h *host) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	cfg := rest.AddUserAgent(rest.CopyConfig(h.admin), "namespace-controller")
+	client := kubernetes.NewForConfigOrDie(cfg)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	nc := namespacecontroller.NewNamespaceController(ctx, client, metadata.NewForConfigOrDie(cfg),
+		client.Discovery().ServerPreferredNamespacedResources, factory.Core().V1().Namespaces(),
+		5*time.Minute, corev1.FinalizerKubernetes)
+	factory.Start(ctx.Done())
+	done := make(chan struct{})
+	go func() { defer close(done); nc.Run(ctx, 2) }()
+	t.Cleanup(func() { cancel(); <-done; factory.Shutdown() })
+}
+
 // grantBobPodReader lets bob read skiff pods, and nothing else.
 func grantBobPodReader(ctx context.Context, t *testing.T, h *host) {
 	t.Helper()
@@ -586,18 +649,20 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, 
 	}
 }
 
-func podYAML(name string) string {
+func podYAML(name string) string { return podYAMLIn(name, "default") }
+
+func podYAMLIn(name, namespace string) string {
 	return fmt.Sprintf(`apiVersion: core.skiff.dev/v1alpha1
 kind: Pod
 metadata:
   name: %s
-  namespace: default
+  namespace: %s
 spec:
   containers:
   - name: main
     image: registry.example/app:1
     command: ["sleep", "3600"]
-`, name)
+`, name, namespace)
 }
 
 func deploymentYAML(name, namespace string) string {

@@ -45,6 +45,8 @@ import (
 const (
 	authConfigMapPath = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
 	frontProxyName    = "front-proxy-client"
+	namespacesPath    = "/api/v1/namespaces"
+	hostNamespacesRV  = "3"
 )
 
 // fakeHost plays the host cluster's part in delegation.
@@ -89,42 +91,60 @@ func (h *fakeHost) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == authConfigMapPath:
 		writeJSON(w, h.authConfig)
 	case r.Method == http.MethodGet && r.URL.Path == filepath.Dir(authConfigMapPath):
-		h.listOrWatchAuthConfig(w, r)
+		h.listOrWatch(w, r, h.authConfig.ResourceVersion, &corev1.ConfigMapList{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
+			ListMeta: metav1.ListMeta{ResourceVersion: h.authConfig.ResourceVersion},
+			Items:    []corev1.ConfigMap{*h.authConfig},
+		}, "ConfigMap", h.authConfig)
+	case r.Method == http.MethodGet && r.URL.Path == namespacesPath:
+		// NamespaceLifecycle admission's informer on the host's namespaces.
+		list := &corev1.NamespaceList{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NamespaceList"},
+			ListMeta: metav1.ListMeta{ResourceVersion: hostNamespacesRV},
+		}
+		var items []any
+		for _, name := range []string{"default", "kube-system", "skiff-system"} {
+			ns := corev1.Namespace{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+				ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: hostNamespacesRV},
+				Status:     corev1.NamespaceStatus{Phase: corev1.NamespaceActive},
+			}
+			list.Items = append(list.Items, ns)
+			items = append(items, &ns)
+		}
+		h.listOrWatch(w, r, hostNamespacesRV, list, "Namespace", items...)
 	default:
 		http.Error(w, "the fake host serves no "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 	}
 }
 
-// listOrWatchAuthConfig serves the informer skiff keeps on the ConfigMap: a
-// list, or a watch that sends the initial state when asked and then idles.
-func (h *fakeHost) listOrWatchAuthConfig(w http.ResponseWriter, r *http.Request) {
+// listOrWatch serves an informer: the list, or a watch that sends the
+// initial state (items, then a bookmark of kind at rv) when asked and then
+// idles.
+func (h *fakeHost) listOrWatch(w http.ResponseWriter, r *http.Request, rv string, list any, kind string, items ...any) {
 	q := r.URL.Query()
 	if q.Get("watch") != "true" && q.Get("watch") != "1" {
-		writeJSON(w, &corev1.ConfigMapList{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
-			ListMeta: metav1.ListMeta{ResourceVersion: h.authConfig.ResourceVersion},
-			Items:    []corev1.ConfigMap{*h.authConfig},
-		})
+		writeJSON(w, list)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	if q.Get("sendInitialEvents") == "true" {
-		bookmark := &corev1.ConfigMap{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: metav1.ObjectMeta{
-				ResourceVersion: h.authConfig.ResourceVersion,
+		bookmark := map[string]any{
+			"apiVersion": "v1", "kind": kind,
+			"metadata": metav1.ObjectMeta{
+				ResourceVersion: rv,
 				Annotations:     map[string]string{metav1.InitialEventsAnnotationKey: "true"},
 			},
 		}
 		enc := json.NewEncoder(w)
-		for _, ev := range []struct {
-			Type   string
-			Object any
-		}{{"ADDED", h.authConfig}, {"BOOKMARK", bookmark}} {
-			if err := enc.Encode(map[string]any{"type": ev.Type, "object": ev.Object}); err != nil {
+		for _, obj := range items {
+			if err := enc.Encode(map[string]any{"type": "ADDED", "object": obj}); err != nil {
 				return
 			}
+		}
+		if err := enc.Encode(map[string]any{"type": "BOOKMARK", "object": bookmark}); err != nil {
+			return
 		}
 	}
 	w.(http.Flusher).Flush()

@@ -446,6 +446,9 @@ func TestRBACGivesEachComponentItsJobAndNoMore(t *testing.T) {
 		{"kubelet may not touch the host's nodes", kubeletSA, Request{"patch", "", "nodes/status", ""}, false},
 
 		{"API server is not granted skiff resources", apiserverSA, Request{"list", skiffGroup, "pods", ""}, false},
+		{"API server watches the host's namespaces for NamespaceLifecycle", apiserverSA, Request{"watch", "", "namespaces", ""}, true},
+		{"API server looks up a host namespace it has not seen yet", apiserverSA, Request{"get", "", "namespaces", ""}, true},
+		{"API server may not delete the host's namespaces", apiserverSA, Request{"delete", "", "namespaces", ""}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,8 @@ import (
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
@@ -125,7 +127,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "Amount of time to retain events.")
 	fs.StringVar(&o.KubeletClientCertFile, "kubelet-client-certificate", o.KubeletClientCertFile, "Client certificate for connections to kubelets (pods/log). Minted from the data dir's CA when unset, for user "+auth.KubeletClientUser+", which may use the kubelet API and nothing else.")
 	fs.StringVar(&o.KubeletClientKeyFile, "kubelet-client-key", o.KubeletClientKeyFile, "Key of --kubelet-client-certificate.")
-	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, fmt.Sprintf("Admission plugins to turn off, of %s. %s works only in standalone mode (in aggregated mode the host cluster's does its job).", strings.Join(admissionPlugins, ", "), namespacelifecycle.PluginName))
+	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, fmt.Sprintf("Admission plugins to turn off, of %s. In aggregated mode %s reads the host cluster's namespaces.", strings.Join(admissionPlugins, ", "), namespacelifecycle.PluginName))
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the Go heap (GOMEMLIMIT), a quantity such as 2Gi. Empty: GOMEMLIMIT if set, else 90% of the cgroup's memory limit or of the machine's memory.")
 	fs.StringVar(&o.KubeletCAFile, "kubelet-certificate-authority", o.KubeletCAFile, "CA that signs kubelets' serving certificates. Defaults to the data dir's CA in standalone mode; with --delegated-auth and no value, they are not verified.")
 
@@ -283,14 +285,14 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 		if err := o.writeAdminKubeconfig(ca, gc.SecureServing); err != nil {
 			return nil, err
 		}
-		if o.admissionEnabled(namespacelifecycle.PluginName) {
-			lifecycle, err := namespaceLifecycle(gc)
-			if err != nil {
-				return nil, err
-			}
-			// First, as upstream orders it: refuse before anything mutates.
-			plugins = append([]admission.Interface{lifecycle}, plugins...)
+	}
+	if o.admissionEnabled(namespacelifecycle.PluginName) {
+		lifecycle, err := o.namespaceLifecycle(gc)
+		if err != nil {
+			return nil, err
 		}
+		// First, as upstream orders it: refuse before anything mutates.
+		plugins = append([]admission.Interface{lifecycle}, plugins...)
 	}
 	gc.AdmissionControl = admission.NewChainHandler(plugins...)
 	transport, err := o.kubeletTransport(ca)
@@ -306,16 +308,46 @@ func (o *Options) admissionEnabled(name string) bool {
 }
 
 // namespaceLifecycle builds the NamespaceLifecycle plugin on a namespace
-// informer of the server's own loopback client. The generic server starts
-// gc.SharedInformerFactory after it starts serving and reports ready only
-// once the informer has synced.
-func namespaceLifecycle(gc *genericapiserver.RecommendedConfig) (admission.Interface, error) {
-	client, err := kubernetes.NewForConfig(gc.LoopbackClientConfig)
+// informer of the cluster that owns namespaces: skiff's own, through the
+// loopback client, in standalone mode; the host's, through the client
+// delegated auth uses, in aggregated mode (as sample-apiserver's
+// CoreAPIOptions do), so that skiff objects land only in host namespaces
+// that exist and the host's namespace controller can empty them. The
+// generic server starts gc.SharedInformerFactory after it starts serving
+// and reports ready only once the informer has synced.
+func (o *Options) namespaceLifecycle(gc *genericapiserver.RecommendedConfig) (admission.Interface, error) {
+	cfg := gc.LoopbackClientConfig
+	if o.DelegatedAuth {
+		var err error
+		if cfg, err = o.hostClientConfig(); err != nil {
+			return nil, err
+		}
+	}
+	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("create loopback client: %w", err)
+		return nil, fmt.Errorf("create namespace client: %w", err)
 	}
 	gc.SharedInformerFactory = informers.NewSharedInformerFactory(client, 0)
 	return namespacelifecycle.New(client, gc.SharedInformerFactory)
+}
+
+// hostClientConfig reaches the host cluster as delegated authentication
+// does: --authentication-kubeconfig, or in-cluster.
+func (o *Options) hostClientConfig() (*rest.Config, error) {
+	var (
+		cfg *rest.Config
+		err error
+	)
+	if path := o.Authentication.RemoteKubeConfigFile; path != "" {
+		loading := &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading, &clientcmd.ConfigOverrides{}).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("load --authentication-kubeconfig %s for the host's namespaces: %w", path, err)
+		}
+	} else if cfg, err = rest.InClusterConfig(); err != nil {
+		return nil, fmt.Errorf("in-cluster config for the host's namespaces (or set --authentication-kubeconfig): %w", err)
+	}
+	return rest.AddUserAgent(cfg, "skiff-apiserver-namespace-lifecycle"), nil
 }
 
 // applyStandaloneAuth wires client certificates from the CA (or
