@@ -97,6 +97,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(core.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
+	group.NegotiatedSerializer = skiffCodecs
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = storage
 	if err := s.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("install API group %s: %w", core.GroupName, err)

@@ -26,6 +26,7 @@ func (c CompletedConfig) installApps(s *genericapiserver.GenericAPIServer) error
 		return err
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(apps.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
+	group.NegotiatedSerializer = skiffCodecs
 	group.VersionedResourcesStorageMap[appsv1alpha1.SchemeGroupVersion.Version] = storage
 	if err := s.InstallAPIGroup(&group); err != nil {
 		return fmt.Errorf("install API group %s: %w", apps.GroupName, err)

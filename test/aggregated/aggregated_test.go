@@ -263,16 +263,8 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 	})
 
 	t.Run("the host's namespace controller empties a deleted namespace of skiff objects", func(t *testing.T) {
-		// Known defect: the controller's metadata client asks for protobuf,
-		// and skiff's server negotiates it for a DeleteCollection of its
-		// own kinds, which have no protobuf encoding: "object
-		// *v1alpha1.PodList does not implement the protobuf marshalling
-		// interface" (a 500), so the namespace stays Terminating. Set
-		// SKIFF_TEST_NAMESPACE_CONTROLLER=1 to run this until skiff's
-		// serializers offer protobuf only for the core/v1 types.
-		if os.Getenv("SKIFF_TEST_NAMESPACE_CONTROLLER") == "" {
-			t.Skip("skiff answers protobuf DeleteCollection of its kinds with a 500; SKIFF_TEST_NAMESPACE_CONTROLLER=1 runs it")
-		}
+		// Its metadata client offers protobuf first: skiff's groups must
+		// answer in JSON rather than fail to encode (pkg/apiserver/serializer.go).
 		// kube-controller-manager's namespace controller, as the host runs
 		// it: it discovers skiff's groups through the aggregator.
 		runNamespaceController(ctx, t, h)
