@@ -272,7 +272,10 @@ func authorizeControllerManager(attrs authorizer.Attributes) (authorizer.Decisio
 	}
 	switch {
 	case resource == "events":
-		return allowIf(sub == "" && contains([]string{"create", "update", "patch"}, verb), "the controller manager may only write events")
+		// Its controllers write events; the namespace controller reads and
+		// deletes those of a deleted namespace.
+		return allowIf(sub == "" && contains([]string{"create", "update", "patch", "get", "list", "watch", "delete"}, verb),
+			"the controller manager may write, read and delete events, not delete their collections")
 	case resource == "leases" && sub == "" && contains([]string{"create", "update"}, verb):
 		return allowIf(attrs.GetNamespace() == SchedulerLeaseNamespace,
 			fmt.Sprintf("the controller manager may write leases only in namespace %s", SchedulerLeaseNamespace))

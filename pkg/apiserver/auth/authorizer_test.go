@@ -274,7 +274,9 @@ func TestAuthorizeControllerManager(t *testing.T) {
 		{"it may not create namespaces", in("", "create", "", "namespaces", "", ""), false},
 		// events and its own lease
 		{"it records events", res(cm, "create", "default", "events", "", ""), true},
-		{"it may not delete events", res(cm, "delete", "default", "events", "", "e"), false},
+		{"the namespace controller lists a namespace's events", in("", "list", "team-a", "events", "", ""), true},
+		{"the namespace controller deletes an event", in("", "delete", "team-a", "events", "", "e"), true},
+		{"it may not delete collections of events", in("", "deletecollection", "team-a", "events", "", ""), false},
 		{"it holds its leader lease", res(cm, "update", SchedulerLeaseNamespace, "leases", "", "skiff-controller-manager"), true},
 		{"it creates its leader lease", res(cm, "create", SchedulerLeaseNamespace, "leases", "", ""), true},
 		{"it may not renew a node's lease", res(cm, "update", NodeLeaseNamespace, "leases", "", "n1"), false},
