@@ -10,18 +10,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 
+	"skiff.dev/skiff/pkg/client/leaderelection"
 	"skiff.dev/skiff/pkg/serving"
 )
-
-// LeaderElection configures leader election on a skiff Lease.
-type LeaderElection struct {
-	LeaderElect       bool
-	LeaseDuration     time.Duration
-	RenewDeadline     time.Duration
-	RetryPeriod       time.Duration
-	ResourceNamespace string
-	ResourceName      string
-}
 
 // Options is everything skiff-controller-manager can be told on its
 // command line, named as kube-controller-manager names it.
@@ -38,7 +29,7 @@ type Options struct {
 	// on by default, "name" to enable, "-name" to disable.
 	Controllers []string
 
-	LeaderElection LeaderElection
+	LeaderElection leaderelection.Config
 
 	NodeMonitorGracePeriod    time.Duration
 	NodeEvictionRate          float32
@@ -60,17 +51,10 @@ func NewOptions() *Options {
 		// Above upstream's 20/30: one identity does the work of all the
 		// controllers, and a node failure deletes and recreates its pods in
 		// a burst.
-		KubeAPIQPS:   100,
-		KubeAPIBurst: 200,
-		Controllers:  []string{"*"},
-		LeaderElection: LeaderElection{
-			LeaderElect:       true,
-			LeaseDuration:     15 * time.Second,
-			RenewDeadline:     10 * time.Second,
-			RetryPeriod:       2 * time.Second,
-			ResourceNamespace: "skiff-system",
-			ResourceName:      "skiff-controller-manager",
-		},
+		KubeAPIQPS:                100,
+		KubeAPIBurst:              200,
+		Controllers:               []string{"*"},
+		LeaderElection:            leaderelection.NewConfig("skiff-controller-manager"),
 		NodeMonitorGracePeriod:    40 * time.Second,
 		NodeEvictionRate:          0.1,
 		TerminatedPodGCThreshold:  12500,
@@ -97,13 +81,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 		strings.Join(sets.List(knownNames()), ", ")))
 
 	fs = fss.FlagSet("leader election")
-	le := &o.LeaderElection
-	fs.BoolVar(&le.LeaderElect, "leader-elect", le.LeaderElect, "Run the controllers only while holding the leader Lease, so that several replicas never act at once.")
-	fs.DurationVar(&le.LeaseDuration, "leader-elect-lease-duration", le.LeaseDuration, "How long followers wait after the leader's last renewal before taking over.")
-	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "How long the leader keeps trying to renew before it stops leading. Less than the lease duration.")
-	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "How long to wait between attempts to acquire or renew the Lease.")
-	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the leader Lease.")
-	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the leader Lease.")
+	o.LeaderElection.AddFlags(fs, "the controllers")
 
 	fs = fss.FlagSet("node lifecycle controller")
 	fs.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "How long a node's Lease may go unrenewed before the node is marked Ready=Unknown and tainted unreachable.")
@@ -147,20 +125,7 @@ func (o *Options) Validate() []error {
 	if _, err := enabledControllers(o.Controllers); err != nil {
 		errs = append(errs, err)
 	}
-	if le := o.LeaderElection; le.LeaderElect {
-		if le.LeaseDuration <= le.RenewDeadline {
-			errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%v) must be greater than --leader-elect-renew-deadline (%v)", le.LeaseDuration, le.RenewDeadline))
-		}
-		if float64(le.RenewDeadline) <= 1.2*float64(le.RetryPeriod) {
-			errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline (%v) must be greater than 1.2 × --leader-elect-retry-period (%v)", le.RenewDeadline, le.RetryPeriod))
-		}
-		if le.RetryPeriod <= 0 {
-			errs = append(errs, fmt.Errorf("--leader-elect-retry-period must be positive"))
-		}
-		if le.ResourceNamespace == "" || le.ResourceName == "" {
-			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace and --leader-elect-resource-name must not be empty"))
-		}
-	}
+	errs = append(errs, o.LeaderElection.Validate()...)
 	return errs
 }
 

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -13,13 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -32,9 +29,8 @@ import (
 )
 
 // ErrLeadershipLost is returned by Run when the leader Lease was lost: the
-// process exits, as kube-controller-manager's does in OnStoppedLeading,
-// rather than act on a view another leader is changing.
-var ErrLeadershipLost = errors.New("leader election lost")
+// process exits and its supervisor restarts it, as upstream's does.
+var ErrLeadershipLost = skiffleaderelection.ErrLeadershipLost
 
 // NewControllerManagerCommand is the skiff-controller-manager command.
 func NewControllerManagerCommand() *cobra.Command {
@@ -124,14 +120,8 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 	}
 	defer cc.shutdownEvents()
 
-	var watchdog *leaderelection.HealthzAdaptor
-	if o.LeaderElection.LeaderElect {
-		watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
-	}
-	healthChecks := []healthz.HealthChecker{}
-	if watchdog != nil {
-		healthChecks = append(healthChecks, watchdog)
-	}
+	le := skiffleaderelection.NewHealth(o.LeaderElection)
+	healthChecks := []healthz.HealthChecker{le}
 	readyChecks := append(slices.Clone(healthChecks), healthz.NewShutdownHealthz(ctx.Done()), healthz.NewInformerSyncHealthz(factory))
 	stopServing, metricsAddr, err := o.Serving.Serve("skiff-controller-manager", o.Kubeconfig, healthChecks, readyChecks)
 	if err != nil {
@@ -148,7 +138,10 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 	if !o.LeaderElection.LeaderElect {
 		return runAll(ctx)
 	}
-	return runWithLeaderElection(ctx, o, c.leaderElect, cc, watchdog, runAll)
+	return skiffleaderelection.Elector{
+		Config: o.LeaderElection, Name: "skiff-controller-manager", Host: cc.host,
+		Client: c.leaderElect.CoreV1alpha1(), Recorder: cc.recorder("skiff-controller-manager"), Health: le,
+	}.Run(ctx, runAll)
 }
 
 // runControllers builds the enabled controllers, starts the informers they
@@ -175,58 +168,4 @@ func runControllers(ctx context.Context, cc *ControllerContext, enabled []contro
 	<-ctx.Done()
 	wg.Wait()
 	return nil
-}
-
-func runWithLeaderElection(ctx context.Context, o *Options, leClient clientset.Interface, cc *ControllerContext,
-	watchdog *leaderelection.HealthzAdaptor, runAll func(context.Context) error) error {
-	le := o.LeaderElection
-	id := cc.host + "_" + string(uuid.NewUUID())
-	lock := skiffleaderelection.New(le.ResourceNamespace, le.ResourceName, leClient.CoreV1alpha1(), id, cc.recorder("skiff-controller-manager"))
-
-	leading := make(chan context.Context, 1)
-	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   le.LeaseDuration,
-		RenewDeadline:   le.RenewDeadline,
-		RetryPeriod:     le.RetryPeriod,
-		WatchDog:        watchdog,
-		ReleaseOnCancel: true,
-		Name:            "skiff-controller-manager",
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(leaderCtx context.Context) {
-				klog.InfoS("Started leading", "lease", lock.Describe(), "identity", id)
-				leading <- leaderCtx
-			},
-			OnStoppedLeading: func() {
-				klog.InfoS("Stopped leading", "lease", lock.Describe(), "identity", id)
-			},
-			OnNewLeader: func(identity string) {
-				if identity != id {
-					klog.InfoS("Another replica leads", "lease", lock.Describe(), "leader", identity)
-				}
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
-	klog.InfoS("Waiting to lead", "lease", lock.Describe(), "identity", id)
-	electorDone := make(chan struct{})
-	go func() {
-		defer close(electorDone)
-		elector.Run(ctx)
-	}()
-
-	select {
-	case leaderCtx := <-leading:
-		if err := runAll(leaderCtx); err != nil {
-			return err
-		}
-		<-electorDone
-	case <-electorDone:
-	}
-	if ctx.Err() != nil {
-		return nil // asked to stop
-	}
-	return ErrLeadershipLost
 }
