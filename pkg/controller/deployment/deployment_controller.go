@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -91,42 +90,10 @@ func New(client clientset.Interface, dInformer appsinformers.DeploymentInformer,
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	klog.InfoS("Starting deployment controller")
-	defer klog.InfoS("Shutting down deployment controller")
-	if !cache.WaitForNamedCacheSync("deployment", ctx.Done(), c.synced...) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	err := c.sync(ctx, key)
-	switch {
-	case err == nil:
-		c.queue.Forget(key)
-	case c.queue.NumRequeues(key) < maxRetries:
-		klog.V(2).InfoS("Error syncing deployment", "deployment", key, "err", err)
-		c.queue.AddRateLimited(key)
-	default:
-		utilruntime.HandleErrorWithContext(ctx, err, "Dropping deployment out of the queue", "deployment", key)
-		c.queue.Forget(key)
-	}
-	return true
+	w := controller.Workers{Name: "deployment", Queue: c.queue, MaxRetries: maxRetries, Sync: func(ctx context.Context, key string) (time.Duration, error) {
+		return 0, c.sync(ctx, key)
+	}}
+	w.Run(ctx, workers, c.synced...)
 }
 
 func (c *Controller) enqueue(obj interface{}) {
@@ -143,35 +110,18 @@ func (c *Controller) enqueueAfter(d *appsv1alpha1.Deployment, after time.Duratio
 }
 
 func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1alpha1.Deployment {
-	if ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
-		return nil
-	}
-	d, err := c.dLister.Deployments(namespace).Get(ref.Name)
-	if err != nil || d.UID != ref.UID {
-		return nil
-	}
+	d, _ := controller.ResolveControllerRef(ref, controllerKind, c.dLister.Deployments(namespace).Get)
 	return d
 }
 
 // deploymentsForReplicaSet returns the Deployments whose selector matches
 // an orphan ReplicaSet.
 func (c *Controller) deploymentsForReplicaSet(rs *appsv1alpha1.ReplicaSet) []*appsv1alpha1.Deployment {
-	if len(rs.Labels) == 0 {
-		return nil
-	}
 	list, err := c.dLister.Deployments(rs.Namespace).List(labels.Everything())
 	if err != nil {
 		return nil
 	}
-	var out []*appsv1alpha1.Deployment
-	for _, d := range list {
-		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(rs.Labels)) {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out
+	return controller.SelectingControllers(rs.Labels, list, func(d *appsv1alpha1.Deployment) *metav1.LabelSelector { return d.Spec.Selector })
 }
 
 func (c *Controller) addReplicaSet(obj interface{}) {

@@ -18,8 +18,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -28,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+	"skiff.dev/skiff/pkg/controller"
 )
 
 // maxRecheckDelay bounds the wait before a namespace whose content is
@@ -78,45 +77,21 @@ func (c *Controller) enqueue(obj interface{}) {
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	klog.InfoS("Starting namespace controller")
-	defer klog.InfoS("Shutting down namespace controller")
-	if !cache.WaitForNamedCacheSync("namespace", ctx.Done(), c.synced) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
+	w := controller.Workers{Name: "namespace", Queue: c.queue, Sync: c.sync}
+	w.Run(ctx, workers, c.synced)
 }
 
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
+// sync advances a namespace's deletion. Content that remains (pods
+// stopping, finalizers holding objects) is not a failure: the namespace is
+// looked at again once that content may be gone.
+func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error) {
 	err := c.syncNamespace(ctx, key)
 	var remaining *remainingError
-	switch {
-	case err == nil:
-		c.queue.Forget(key)
-	case errors.As(err, &remaining):
-		// Not a failure: pods are stopping, or finalizers hold objects.
+	if errors.As(err, &remaining) {
 		klog.V(2).InfoS("Namespace content remains", "namespace", key, "remaining", describeRemaining(remaining.remaining))
-		c.queue.Forget(key)
-		c.queue.AddAfter(key, min(time.Duration(remaining.retryAfterSeconds)*time.Second/2+time.Second, maxRecheckDelay))
-	default:
-		utilruntime.HandleErrorWithContext(ctx, err, "Deleting namespace content", "namespace", key)
-		c.queue.AddRateLimited(key)
+		return min(time.Duration(remaining.retryAfterSeconds)*time.Second/2+time.Second, maxRecheckDelay), nil
 	}
-	return true
+	return 0, err
 }
 
 // syncNamespace advances the deletion of the namespace named key.

@@ -10,16 +10,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/flowcontrol"
@@ -28,6 +28,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/controller"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	coreinformers "skiff.dev/skiff/pkg/generated/informers/externalversions/core/v1alpha1"
 	corelisters "skiff.dev/skiff/pkg/generated/listers/core/v1alpha1"
@@ -173,42 +174,9 @@ func meta(obj interface{}) (metav1.Object, error) {
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	klog.InfoS("Starting node lifecycle controller", "gracePeriod", c.config.GracePeriod, "evictionRate", c.config.EvictionRate)
-	defer klog.InfoS("Shutting down node lifecycle controller")
-	if !cache.WaitForNamedCacheSync("nodelifecycle", ctx.Done(), c.nodesSynced, c.leaseSynced) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(name)
-	requeue, err := c.syncNode(ctx, name)
-	switch {
-	case err != nil:
-		utilruntime.HandleErrorWithContext(ctx, err, "Syncing node", "node", name)
-		c.queue.AddRateLimited(name)
-	default:
-		c.queue.Forget(name)
-		if requeue > 0 {
-			c.queue.AddAfter(name, requeue)
-		}
-	}
-	return true
+	klog.InfoS("Node lifecycle", "gracePeriod", c.config.GracePeriod, "evictionRate", c.config.EvictionRate)
+	w := controller.Workers{Name: "nodelifecycle", Queue: c.queue, Sync: c.syncNode}
+	w.Run(ctx, workers, c.nodesSynced, c.leaseSynced)
 }
 
 // syncNode brings one node's Ready condition and NoExecute taints in line

@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -102,37 +101,10 @@ func New(client clientset.Interface, rsInformer appsinformers.ReplicaSetInformer
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	klog.InfoS("Starting replicaset controller")
-	defer klog.InfoS("Shutting down replicaset controller")
-	if !cache.WaitForNamedCacheSync("replicaset", ctx.Done(), c.rsSynced, c.podSynced) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Syncing replica set", "replicaSet", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	w := controller.Workers{Name: "replicaset", Queue: c.queue, Sync: func(ctx context.Context, key string) (time.Duration, error) {
+		return 0, c.sync(ctx, key)
+	}}
+	w.Run(ctx, workers, c.rsSynced, c.podSynced)
 }
 
 func (c *Controller) enqueue(obj interface{}) {
@@ -168,35 +140,18 @@ func (c *Controller) deleteRS(obj interface{}) {
 // resolveControllerRef returns the ReplicaSet ref names, when it is one we
 // know (same UID: not an older ReplicaSet of the same name).
 func (c *Controller) resolveControllerRef(namespace string, ref *metav1.OwnerReference) *appsv1alpha1.ReplicaSet {
-	if ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
-		return nil
-	}
-	rs, err := c.rsLister.ReplicaSets(namespace).Get(ref.Name)
-	if err != nil || rs.UID != ref.UID {
-		return nil
-	}
+	rs, _ := controller.ResolveControllerRef(ref, controllerKind, c.rsLister.ReplicaSets(namespace).Get)
 	return rs
 }
 
 // podReplicaSets returns the ReplicaSets whose selector matches an orphan
 // pod: any of them may adopt it.
 func (c *Controller) podReplicaSets(pod *v1alpha1.Pod) []*appsv1alpha1.ReplicaSet {
-	if len(pod.Labels) == 0 {
-		return nil
-	}
 	list, err := c.rsLister.ReplicaSets(pod.Namespace).List(labels.Everything())
 	if err != nil {
 		return nil
 	}
-	var out []*appsv1alpha1.ReplicaSet
-	for _, rs := range list {
-		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
-			continue
-		}
-		out = append(out, rs)
-	}
-	return out
+	return controller.SelectingControllers(pod.Labels, list, func(rs *appsv1alpha1.ReplicaSet) *metav1.LabelSelector { return rs.Spec.Selector })
 }
 
 func (c *Controller) addPod(obj interface{}) {

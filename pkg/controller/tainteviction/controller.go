@@ -8,15 +8,15 @@ package tainteviction
 import (
 	"context"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/clock"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/controller"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	coreinformers "skiff.dev/skiff/pkg/generated/informers/externalversions/core/v1alpha1"
 	corelisters "skiff.dev/skiff/pkg/generated/listers/core/v1alpha1"
@@ -166,41 +167,8 @@ func sameNoExecuteTaints(a, b *v1alpha1.Node) bool {
 
 // Run runs workers until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
-	klog.InfoS("Starting taint eviction controller")
-	defer klog.InfoS("Shutting down taint eviction controller")
-	if !cache.WaitForNamedCacheSync("tainteviction", ctx.Done(), c.podsSynced, c.nodesSynced) {
-		return
-	}
-	for range workers {
-		go wait.UntilWithContext(ctx, c.worker, time.Second)
-	}
-	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	requeue, err := c.syncPod(ctx, key)
-	if err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "Syncing pod", "pod", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	if requeue > 0 {
-		c.queue.AddAfter(key, requeue)
-	}
-	return true
+	w := controller.Workers{Name: "tainteviction", Queue: c.queue, Sync: c.syncPod}
+	w.Run(ctx, workers, c.podsSynced, c.nodesSynced)
 }
 
 // syncPod evicts the pod if its node's NoExecute taints say so now, or
