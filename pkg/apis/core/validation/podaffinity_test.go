@@ -89,7 +89,9 @@ func TestValidatePodAffinity(t *testing.T) {
 		}, want: []want{required(req + ".namespaceSelector.matchExpressions[0].values")}},
 		{name: "an invalid namespace name", mutate: func(p *core.Pod) { reqTerm(p).Namespaces = []string{"Team_A"} },
 			want: []want{invalid(req + ".namespaces[0]")}},
-		{name: "weight 0", mutate: func(p *core.Pod) { p.Spec.Affinity.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].Weight = 0 },
+		{name: "weight 0", mutate: func(p *core.Pod) {
+			p.Spec.Affinity.PodAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].Weight = 0
+		},
 			want: []want{invalid(pref + ".weight").with("1-100")}},
 		{name: "weight 101", mutate: func(p *core.Pod) {
 			p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].Weight = 101
@@ -147,7 +149,9 @@ func TestValidateTopologySpreadConstraints(t *testing.T) {
 			want: []want{invalid(c1 + ".minDomains").with("whenUnsatisfiable=DoNotSchedule")}},
 		{name: "minDomains 0", mutate: func(p *core.Pod) { tsc(p, 0).MinDomains = ptrTo[int32](0) },
 			want: []want{invalid(c0 + ".minDomains").with("greater than zero")}},
-		{name: "duplicate constraints", mutate: func(p *core.Pod) { tsc(p, 1).TopologyKey, tsc(p, 1).WhenUnsatisfiable = tsc(p, 0).TopologyKey, core.DoNotSchedule },
+		{name: "duplicate constraints", mutate: func(p *core.Pod) {
+			tsc(p, 1).TopologyKey, tsc(p, 1).WhenUnsatisfiable = tsc(p, 0).TopologyKey, core.DoNotSchedule
+		},
 			want: []want{duplicate(c0 + ".{topologyKey, whenUnsatisfiable}")}},
 		{name: "a bad nodeAffinityPolicy", mutate: func(p *core.Pod) { tsc(p, 0).NodeAffinityPolicy = ptrTo[core.NodeInclusionPolicy]("Maybe") },
 			want: []want{notSupported(c0 + ".nodeAffinityPolicy").with(`"Honor", "Ignore"`)}},
