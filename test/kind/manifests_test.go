@@ -426,7 +426,11 @@ func TestRBACGivesEachComponentItsJobAndNoMore(t *testing.T) {
 		{"scheduler updates its leader lease", schedulerSA, Request{"update", skiffGroup, "leases", skiffSystem}, true},
 		{"scheduler may not touch node leases", schedulerSA, Request{"update", skiffGroup, "leases", "skiff-node-lease"}, false},
 		{"scheduler may not create pods", schedulerSA, Request{"create", skiffGroup, "pods", "default"}, false},
-		{"scheduler may not delete pods", schedulerSA, Request{"delete", skiffGroup, "pods", "default"}, false},
+		{"scheduler deletes preemption victims", schedulerSA, Request{"delete", skiffGroup, "pods", "default"}, true},
+		{"scheduler nominates a node for a preemptor", schedulerSA, Request{"patch", skiffGroup, "pods/status", "default"}, true},
+		{"scheduler watches priority classes", schedulerSA, Request{"watch", skiffGroup, "priorityclasses", ""}, true},
+		{"scheduler may not create priority classes", schedulerSA, Request{"create", skiffGroup, "priorityclasses", ""}, false},
+		{"scheduler may not delete nodes", schedulerSA, Request{"delete", skiffGroup, "nodes", ""}, false},
 		{"scheduler may not change nodes", schedulerSA, Request{"update", skiffGroup, "nodes", ""}, false},
 		{"scheduler may not bind the host's own pods", schedulerSA, Request{"create", "", "pods/binding", "default"}, false},
 
