@@ -133,7 +133,7 @@ func (p *Plugin) Admit(ctx context.Context, a admission.Attributes, _ admission.
 
 // Validate refuses a second globalDefault class, as upstream: which class
 // a pod without one gets must not depend on the order classes are read in.
-func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
 	if a.GetSubresource() != "" || a.GetResource().GroupResource() != priorityClassResource {
 		return nil
 	}
@@ -147,7 +147,9 @@ func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission
 	if !p.WaitForReady() {
 		return admission.NewForbidden(a, fmt.Errorf("not yet ready to handle request"))
 	}
-	def, err := p.defaultClass()
+	// Storage, not the informer: a default created a moment ago must count.
+	// Classes are few and rarely written, so the list is cheap.
+	def, err := p.storedDefaultClass(ctx)
 	if err != nil {
 		return apierrors.NewInternalError(fmt.Errorf("find the default priority class: %w", err))
 	}
@@ -159,20 +161,45 @@ func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission
 	})
 }
 
-// defaultClass is the globalDefault class, the lowest-valued one should
-// there be several (two servers admitting at once can make that happen).
+// defaultClass is the globalDefault class in the informer's cache. A pod
+// created right after a default class may miss it, as upstream's do: the
+// lookup is on every pod create and must not reach storage.
 func (p *Plugin) defaultClass() (*v1alpha1.PriorityClass, error) {
 	all, err := p.lister.List(labels.Everything())
 	if err != nil {
 		return nil, err
 	}
+	return lowestDefault(all), nil
+}
+
+// storedDefaultClass is the globalDefault class in storage, or in the
+// informer's cache when the plugin has no client.
+func (p *Plugin) storedDefaultClass(ctx context.Context) (*v1alpha1.PriorityClass, error) {
+	if p.client == nil {
+		return p.defaultClass()
+	}
+	list, err := p.client.CoreV1alpha1().PriorityClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	all := make([]*v1alpha1.PriorityClass, len(list.Items))
+	for i := range list.Items {
+		all[i] = &list.Items[i]
+	}
+	return lowestDefault(all), nil
+}
+
+// lowestDefault is the globalDefault class of all, the lowest-valued one
+// should there be several (two servers admitting at once can make that
+// happen).
+func lowestDefault(all []*v1alpha1.PriorityClass) *v1alpha1.PriorityClass {
 	var def *v1alpha1.PriorityClass
 	for _, pc := range all {
 		if pc.GlobalDefault && (def == nil || pc.Value < def.Value) {
 			def = pc
 		}
 	}
-	return def, nil
+	return def
 }
 
 // class finds a class in the informer's cache, or, if it is not there yet,

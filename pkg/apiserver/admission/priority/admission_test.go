@@ -180,7 +180,7 @@ func TestValidateOneGlobalDefault(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPlugin(t, []*v1alpha1.PriorityClass{existing})
+			p := newPlugin(t, []*v1alpha1.PriorityClass{existing}, existing)
 			gvr := core.SchemeGroupVersion.WithResource("priorityclasses")
 			a := admission.NewAttributesRecord(tc.pc, tc.pc.DeepCopy(), schema.GroupVersionKind{}, "", tc.pc.Name, gvr, "", tc.op, &metav1.CreateOptions{}, false, nil)
 			err := p.Validate(context.Background(), a, nil)
@@ -195,10 +195,17 @@ func TestValidateOneGlobalDefault(t *testing.T) {
 			}
 		})
 	}
+	// A default only storage knows of yet (created a moment ago) counts.
+	stored := newPlugin(t, nil, existing)
+	pc := &core.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "other"}, GlobalDefault: true}
+	a := admission.NewAttributesRecord(pc, nil, schema.GroupVersionKind{}, "", pc.Name, core.SchemeGroupVersion.WithResource("priorityclasses"), "", admission.Create, &metav1.CreateOptions{}, false, nil)
+	if err := stored.Validate(context.Background(), a, nil); !apierrors.IsInvalid(err) {
+		t.Errorf("second default while the informer lags: %v, want 422", err)
+	}
 	// With no default yet, the first one is accepted.
 	p := newPlugin(t, nil)
-	pc := &core.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "first"}, GlobalDefault: true}
-	a := admission.NewAttributesRecord(pc, nil, schema.GroupVersionKind{}, "", pc.Name, core.SchemeGroupVersion.WithResource("priorityclasses"), "", admission.Create, &metav1.CreateOptions{}, false, nil)
+	pc = &core.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "first"}, GlobalDefault: true}
+	a = admission.NewAttributesRecord(pc, nil, schema.GroupVersionKind{}, "", pc.Name, core.SchemeGroupVersion.WithResource("priorityclasses"), "", admission.Create, &metav1.CreateOptions{}, false, nil)
 	if err := p.Validate(context.Background(), a, nil); err != nil {
 		t.Errorf("first default: %v", err)
 	}
