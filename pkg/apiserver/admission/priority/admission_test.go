@@ -91,7 +91,7 @@ func TestAdmitPodCreate(t *testing.T) {
 		{name: "a class not yet in the informer is read from storage", stored: []runtime.Object{high},
 			pod: func() *core.Pod { return newPod("high") }, wantClass: "high", wantPriority: 1000, wantPolicy: core.PreemptLowerPriority},
 		{name: "a priority equal to the class's is accepted", classes: []*v1alpha1.PriorityClass{high},
-			pod: func() *core.Pod { p := newPod("high"); p.Spec.Priority = ptr.To[int32](1000); return p },
+			pod:       func() *core.Pod { p := newPod("high"); p.Spec.Priority = ptr.To[int32](1000); return p },
 			wantClass: "high", wantPriority: 1000, wantPolicy: core.PreemptLowerPriority},
 
 		{name: "a class that does not exist", classes: systemClasses, pod: func() *core.Pod { return newPod("missing") },
@@ -101,7 +101,11 @@ func TestAdmitPodCreate(t *testing.T) {
 		{name: "a priority set without a class", pod: func() *core.Pod { p := newPod(""); p.Spec.Priority = ptr.To[int32](7); return p },
 			wantField: "spec.priority"},
 		{name: "a preemption policy that disagrees with the class", classes: []*v1alpha1.PriorityClass{polite},
-			pod: func() *core.Pod { p := newPod("polite"); p.Spec.PreemptionPolicy = ptr.To(core.PreemptLowerPriority); return p },
+			pod: func() *core.Pod {
+				p := newPod("polite")
+				p.Spec.PreemptionPolicy = ptr.To(core.PreemptLowerPriority)
+				return p
+			},
 			wantField: "spec.preemptionPolicy"},
 	}
 	for _, tc := range tests {
