@@ -12,7 +12,9 @@ import (
 )
 
 func TestPrepareForCreateMergesMatchLabelKeys(t *testing.T) {
-	sel := func() *metav1.LabelSelector { return &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}} }
+	sel := func() *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	}
 	term := core.PodAffinityTerm{LabelSelector: sel(), TopologyKey: "kubernetes.io/hostname",
 		MatchLabelKeys: []string{"pod-template-hash", "absent"}, MismatchLabelKeys: []string{"tenant"}}
 	pod := &core.Pod{
