@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,6 +42,29 @@ func testSystemPriorityClasses(t *testing.T, c clientset.Interface) {
 	}
 	err := c.CoreV1alpha1().PriorityClasses().Delete(ctx, "system-node-critical", metav1.DeleteOptions{})
 	expectStatus(t, err, 403, "delete of a system priority class")
+
+	// kubectl get priorityclasses asks for a Table: upstream's columns.
+	raw, err := c.CoreV1alpha1().RESTClient().Get().Resource("priorityclasses").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("get the priority class table: %v", err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil {
+		t.Fatalf("decode the table: %v", err)
+	}
+	var columns []string
+	for _, col := range table.ColumnDefinitions {
+		if col.Priority == 0 {
+			columns = append(columns, col.Name)
+		}
+	}
+	if got := fmt.Sprint(columns); got != "[Name Value Global-Default Age]" {
+		t.Errorf("columns %s, want upstream's NAME VALUE GLOBAL-DEFAULT AGE", got)
+	}
+	if len(table.Rows) != 2 {
+		t.Errorf("%d rows, want the two system classes", len(table.Rows))
+	}
 }
 
 func testPriorityAdmission(t *testing.T, c clientset.Interface) {
