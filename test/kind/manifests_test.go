@@ -431,6 +431,8 @@ func TestRBACGivesEachComponentItsJobAndNoMore(t *testing.T) {
 		{"scheduler watches priority classes", schedulerSA, Request{"watch", skiffGroup, "priorityclasses", ""}, true},
 		{"scheduler may not create priority classes", schedulerSA, Request{"create", skiffGroup, "priorityclasses", ""}, false},
 		{"scheduler may not delete nodes", schedulerSA, Request{"delete", skiffGroup, "nodes", ""}, false},
+		{"scheduler watches the host's namespaces for namespaceSelector", schedulerSA, Request{"watch", "", "namespaces", ""}, true},
+		{"scheduler may not delete the host's namespaces", schedulerSA, Request{"delete", "", "namespaces", ""}, false},
 		{"scheduler may not change nodes", schedulerSA, Request{"update", skiffGroup, "nodes", ""}, false},
 		{"scheduler may not bind the host's own pods", schedulerSA, Request{"create", "", "pods/binding", "default"}, false},
 
