@@ -176,10 +176,18 @@ func TestAuthorization(t *testing.T) {
 		if _, err := scheduler.CoreV1alpha1().Pods(ns).Bind(ctx, "pending", binding("pending", "authz-n2"), metav1.CreateOptions{}); err != nil {
 			t.Errorf("scheduler binds a pod: %v", err)
 		}
+		// A namespaceSelector selects namespaces, served at /api/v1 here.
+		schedKube, err := kubernetes.NewForConfig(schedCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := schedKube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
+			t.Errorf("scheduler lists namespaces: %v", err)
+		}
 		if _, err := scheduler.CoreV1alpha1().PriorityClasses().List(ctx, metav1.ListOptions{}); err != nil {
 			t.Errorf("scheduler lists priority classes: %v", err)
 		}
-		_, err := scheduler.CoreV1alpha1().PriorityClasses().Create(ctx, &v1alpha1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "mine"}, Value: 1}, metav1.CreateOptions{})
+		_, err = scheduler.CoreV1alpha1().PriorityClasses().Create(ctx, &v1alpha1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "mine"}, Value: 1}, metav1.CreateOptions{})
 		st := expectStatus(t, err, 403, "scheduler creates a priority class")
 		expectMessage(t, st, "system:kube-scheduler", "create", `"priorityclasses"`)
 		// Preemption deletes its victims (gracefully: the pod is bound).
