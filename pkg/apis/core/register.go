@@ -33,6 +33,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Binding{},
 		&Lease{}, &LeaseList{},
 		&PodLogOptions{},
+		&PriorityClass{}, &PriorityClassList{},
 	)
 	return nil
 }

@@ -66,6 +66,48 @@ type PodSpec struct {
 	Tolerations                   []Toleration
 	SchedulerName                 string
 	Priority                      *int32
+	PriorityClassName             string
+	PreemptionPolicy              *PreemptionPolicy
+	TopologySpreadConstraints     []TopologySpreadConstraint
+}
+
+// PreemptionPolicy says whether a pod may preempt lower-priority pods.
+type PreemptionPolicy string
+
+const (
+	PreemptLowerPriority PreemptionPolicy = "PreemptLowerPriority"
+	PreemptNever         PreemptionPolicy = "Never"
+)
+
+// UnsatisfiableConstraintAction is what the scheduler does with a pod whose
+// topology spread constraint cannot be met.
+type UnsatisfiableConstraintAction string
+
+const (
+	DoNotSchedule  UnsatisfiableConstraintAction = "DoNotSchedule"
+	ScheduleAnyway UnsatisfiableConstraintAction = "ScheduleAnyway"
+)
+
+// NodeInclusionPolicy says whether a node's affinity or taints count when a
+// topology spread constraint counts its domains.
+type NodeInclusionPolicy string
+
+const (
+	NodeInclusionPolicyIgnore NodeInclusionPolicy = "Ignore"
+	NodeInclusionPolicyHonor  NodeInclusionPolicy = "Honor"
+)
+
+// TopologySpreadConstraint spreads matching pods over the domains of one
+// topology key.
+type TopologySpreadConstraint struct {
+	MaxSkew            int32
+	TopologyKey        string
+	WhenUnsatisfiable  UnsatisfiableConstraintAction
+	LabelSelector      *metav1.LabelSelector
+	MinDomains         *int32
+	NodeAffinityPolicy *NodeInclusionPolicy
+	NodeTaintsPolicy   *NodeInclusionPolicy
+	MatchLabelKeys     []string
 }
 
 // Container is one process (or image) of a pod.
@@ -186,7 +228,37 @@ type ResourceRequirements struct {
 
 // Affinity holds a pod's scheduling constraints beyond the node selector.
 type Affinity struct {
-	NodeAffinity *NodeAffinity
+	NodeAffinity    *NodeAffinity
+	PodAffinity     *PodAffinity
+	PodAntiAffinity *PodAntiAffinity
+}
+
+// PodAffinity places a pod near pods that match its terms.
+type PodAffinity struct {
+	RequiredDuringSchedulingIgnoredDuringExecution  []PodAffinityTerm
+	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm
+}
+
+// PodAntiAffinity keeps a pod away from pods that match its terms.
+type PodAntiAffinity struct {
+	RequiredDuringSchedulingIgnoredDuringExecution  []PodAffinityTerm
+	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm
+}
+
+// WeightedPodAffinityTerm is a pod affinity term with a weight, 1-100.
+type WeightedPodAffinityTerm struct {
+	Weight          int32
+	PodAffinityTerm PodAffinityTerm
+}
+
+// PodAffinityTerm matches the pods that share a topology domain with a node.
+type PodAffinityTerm struct {
+	LabelSelector     *metav1.LabelSelector
+	Namespaces        []string
+	TopologyKey       string
+	NamespaceSelector *metav1.LabelSelector
+	MatchLabelKeys    []string
+	MismatchLabelKeys []string
 }
 
 // NodeAffinity constrains the nodes a pod may be scheduled on.
@@ -301,6 +373,7 @@ type PodStatus struct {
 	PodIP              string
 	StartTime          *metav1.Time
 	ContainerStatuses  []ContainerStatus
+	NominatedNodeName  string
 }
 
 // ContainerStatus is the observed state of one container.
@@ -519,3 +592,41 @@ type PodLogOptions struct {
 	TailLines    *int64
 	LimitBytes   *int64
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PriorityClass maps a priority class name to a priority value. Why it is a
+// core.skiff.dev kind: see v1alpha1.PriorityClass.
+type PriorityClass struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+
+	Value            int32
+	GlobalDefault    bool
+	Description      string
+	PreemptionPolicy *PreemptionPolicy
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PriorityClassList is a list of priority classes.
+type PriorityClassList struct {
+	metav1.TypeMeta
+	metav1.ListMeta
+
+	Items []PriorityClass
+}
+
+const (
+	// HighestUserDefinablePriority is the largest value a user's
+	// PriorityClass may have; larger ones are the system classes'.
+	HighestUserDefinablePriority = int32(1000000000)
+	// SystemCriticalPriority is the lowest value of the system classes.
+	SystemCriticalPriority = 2 * HighestUserDefinablePriority
+	// SystemPriorityClassPrefix starts the names reserved for system classes.
+	SystemPriorityClassPrefix = "system-"
+	// SystemClusterCritical is the class of cluster-critical add-ons.
+	SystemClusterCritical = SystemPriorityClassPrefix + "cluster-critical"
+	// SystemNodeCritical is the class of node-critical pods.
+	SystemNodeCritical = SystemPriorityClassPrefix + "node-critical"
+)

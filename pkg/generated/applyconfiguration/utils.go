@@ -112,6 +112,12 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.NodeSystemInfoApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Pod"):
 		return &applyconfigurationcorev1alpha1.PodApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodAffinity"):
+		return &applyconfigurationcorev1alpha1.PodAffinityApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodAffinityTerm"):
+		return &applyconfigurationcorev1alpha1.PodAffinityTermApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodAntiAffinity"):
+		return &applyconfigurationcorev1alpha1.PodAntiAffinityApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodCondition"):
 		return &applyconfigurationcorev1alpha1.PodConditionApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodSpec"):
@@ -122,6 +128,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.PodTemplateSpecApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PreferredSchedulingTerm"):
 		return &applyconfigurationcorev1alpha1.PreferredSchedulingTermApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PriorityClass"):
+		return &applyconfigurationcorev1alpha1.PriorityClassApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Probe"):
 		return &applyconfigurationcorev1alpha1.ProbeApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ProbeHandler"):
@@ -134,6 +142,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.TCPSocketActionApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("Toleration"):
 		return &applyconfigurationcorev1alpha1.TolerationApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("TopologySpreadConstraint"):
+		return &applyconfigurationcorev1alpha1.TopologySpreadConstraintApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("WeightedPodAffinityTerm"):
+		return &applyconfigurationcorev1alpha1.WeightedPodAffinityTermApplyConfiguration{}
 
 	}
 	return nil

@@ -431,6 +431,9 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.NodeSystemInfo{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_NodeSystemInfo(ref),
 		corev1alpha1.ObjectReference{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_ObjectReference(ref),
 		corev1alpha1.Pod{}.OpenAPIModelName():                               schema_pkg_apis_core_v1alpha1_Pod(ref),
+		corev1alpha1.PodAffinity{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_PodAffinity(ref),
+		corev1alpha1.PodAffinityTerm{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodAffinityTerm(ref),
+		corev1alpha1.PodAntiAffinity{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodAntiAffinity(ref),
 		corev1alpha1.PodCondition{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_PodCondition(ref),
 		corev1alpha1.PodList{}.OpenAPIModelName():                           schema_pkg_apis_core_v1alpha1_PodList(ref),
 		corev1alpha1.PodLogOptions{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_PodLogOptions(ref),
@@ -438,12 +441,16 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.PodStatus{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_PodStatus(ref),
 		corev1alpha1.PodTemplateSpec{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodTemplateSpec(ref),
 		corev1alpha1.PreferredSchedulingTerm{}.OpenAPIModelName():           schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref),
+		corev1alpha1.PriorityClass{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_PriorityClass(ref),
+		corev1alpha1.PriorityClassList{}.OpenAPIModelName():                 schema_pkg_apis_core_v1alpha1_PriorityClassList(ref),
 		corev1alpha1.Probe{}.OpenAPIModelName():                             schema_pkg_apis_core_v1alpha1_Probe(ref),
 		corev1alpha1.ProbeHandler{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_ProbeHandler(ref),
 		corev1alpha1.ResourceRequirements{}.OpenAPIModelName():              schema_pkg_apis_core_v1alpha1_ResourceRequirements(ref),
 		corev1alpha1.TCPSocketAction{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_TCPSocketAction(ref),
 		corev1alpha1.Taint{}.OpenAPIModelName():                             schema_pkg_apis_core_v1alpha1_Taint(ref),
 		corev1alpha1.Toleration{}.OpenAPIModelName():                        schema_pkg_apis_core_v1alpha1_Toleration(ref),
+		corev1alpha1.TopologySpreadConstraint{}.OpenAPIModelName():          schema_pkg_apis_core_v1alpha1_TopologySpreadConstraint(ref),
+		corev1alpha1.WeightedPodAffinityTerm{}.OpenAPIModelName():           schema_pkg_apis_core_v1alpha1_WeightedPodAffinityTerm(ref),
 	}
 }
 
@@ -20289,11 +20296,23 @@ func schema_pkg_apis_core_v1alpha1_Affinity(ref common.ReferenceCallback) common
 							Ref:         ref(corev1alpha1.NodeAffinity{}.OpenAPIModelName()),
 						},
 					},
+					"podAffinity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PodAffinity places the pod in the same topology domain as other pods.",
+							Ref:         ref(corev1alpha1.PodAffinity{}.OpenAPIModelName()),
+						},
+					},
+					"podAntiAffinity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PodAntiAffinity keeps the pod out of the topology domains of other pods.",
+							Ref:         ref(corev1alpha1.PodAntiAffinity{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.NodeAffinity{}.OpenAPIModelName()},
+			corev1alpha1.NodeAffinity{}.OpenAPIModelName(), corev1alpha1.PodAffinity{}.OpenAPIModelName(), corev1alpha1.PodAntiAffinity{}.OpenAPIModelName()},
 	}
 }
 
@@ -21824,6 +21843,201 @@ func schema_pkg_apis_core_v1alpha1_Pod(ref common.ReferenceCallback) common.Open
 	}
 }
 
+func schema_pkg_apis_core_v1alpha1_PodAffinity(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodAffinity places a pod near pods that match its terms.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"requiredDuringSchedulingIgnoredDuringExecution": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "RequiredDuringSchedulingIgnoredDuringExecution terms must all hold for a node to be chosen.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.PodAffinityTerm{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"preferredDuringSchedulingIgnoredDuringExecution": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "PreferredDuringSchedulingIgnoredDuringExecution terms add their weight to the score of nodes where they hold.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.WeightedPodAffinityTerm{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.PodAffinityTerm{}.OpenAPIModelName(), corev1alpha1.WeightedPodAffinityTerm{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PodAffinityTerm(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodAffinityTerm matches a set of pods (by labelSelector, in namespaces and namespaceSelector) that share a topology domain (topologyKey) with a node.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"labelSelector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LabelSelector selects the pods the term is about. Nil matches none.",
+							Ref:         ref(metav1.LabelSelector{}.OpenAPIModelName()),
+						},
+					},
+					"namespaces": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespaces the pods are looked for in, together with the ones namespaceSelector selects. Both empty means the pod's own namespace.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"topologyKey": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TopologyKey is the node label whose value is the domain; not empty.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespaceSelector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NamespaceSelector selects namespaces by their labels; {} selects every namespace. In standalone mode it selects over the Namespace objects served at /api/v1.",
+							Ref:         ref(metav1.LabelSelector{}.OpenAPIModelName()),
+						},
+					},
+					"matchLabelKeys": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "MatchLabelKeys are pod label keys whose values, taken from the incoming pod, are added to labelSelector as key in (value).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"mismatchLabelKeys": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "MismatchLabelKeys are pod label keys whose values, taken from the incoming pod, are added to labelSelector as key notin (value).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"topologyKey"},
+			},
+		},
+		Dependencies: []string{
+			metav1.LabelSelector{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PodAntiAffinity(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodAntiAffinity keeps a pod away from pods that match its terms.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"requiredDuringSchedulingIgnoredDuringExecution": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "RequiredDuringSchedulingIgnoredDuringExecution terms must all hold for a node to be chosen.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.PodAffinityTerm{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"preferredDuringSchedulingIgnoredDuringExecution": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "PreferredDuringSchedulingIgnoredDuringExecution terms add their weight to the score of nodes where they hold.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.WeightedPodAffinityTerm{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.PodAffinityTerm{}.OpenAPIModelName(), corev1alpha1.WeightedPodAffinityTerm{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_PodCondition(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -22122,9 +22336,48 @@ func schema_pkg_apis_core_v1alpha1_PodSpec(ref common.ReferenceCallback) common.
 					},
 					"priority": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Priority orders pods in the scheduling queue: higher goes first.",
+							Description: "Priority orders pods in the scheduling queue (higher goes first) and decides which pods preemption may evict. The Priority admission plugin sets it from priorityClassName; a client that sets it must set the class's value.",
 							Type:        []string{"integer"},
 							Format:      "int32",
+						},
+					},
+					"priorityClassName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PriorityClassName names the PriorityClass whose value becomes the pod's priority. Empty means the globalDefault class, or priority 0 when there is none. system-node-critical and system-cluster-critical always exist.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"preemptionPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PreemptionPolicy is PreemptLowerPriority or Never; the Priority admission plugin sets it from the pod's PriorityClass. Defaults to PreemptLowerPriority.\n\nPossible enum values:\n - `\"Never\"` keeps the pod from evicting others; it waits in the queue.\n - `\"PreemptLowerPriority\"` lets the pod evict lower-priority pods to fit.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Never", "PreemptLowerPriority"},
+						},
+					},
+					"topologySpreadConstraints": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"topologyKey",
+									"whenUnsatisfiable",
+								},
+								"x-kubernetes-list-type":       "map",
+								"x-kubernetes-patch-merge-key": "topologyKey",
+								"x-kubernetes-patch-strategy":  "merge",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "TopologySpreadConstraints say how the pod's group is spread over topology domains (nodes, zones). All of them must hold.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.TopologySpreadConstraint{}.OpenAPIModelName()),
+									},
+								},
+							},
 						},
 					},
 				},
@@ -22132,7 +22385,7 @@ func schema_pkg_apis_core_v1alpha1_PodSpec(ref common.ReferenceCallback) common.
 			},
 		},
 		Dependencies: []string{
-			corev1alpha1.Affinity{}.OpenAPIModelName(), corev1alpha1.Container{}.OpenAPIModelName(), corev1alpha1.Toleration{}.OpenAPIModelName()},
+			corev1alpha1.Affinity{}.OpenAPIModelName(), corev1alpha1.Container{}.OpenAPIModelName(), corev1alpha1.Toleration{}.OpenAPIModelName(), corev1alpha1.TopologySpreadConstraint{}.OpenAPIModelName()},
 	}
 }
 
@@ -22233,6 +22486,13 @@ func schema_pkg_apis_core_v1alpha1_PodStatus(ref common.ReferenceCallback) commo
 							},
 						},
 					},
+					"nominatedNodeName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NominatedNodeName is the node the scheduler's preemption freed room on for this pod; the pod is not bound there yet and may land elsewhere.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 			},
 		},
@@ -22298,6 +22558,123 @@ func schema_pkg_apis_core_v1alpha1_PreferredSchedulingTerm(ref common.ReferenceC
 		},
 		Dependencies: []string{
 			corev1alpha1.NodeSelectorTerm{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PriorityClass(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PriorityClass maps a priority class name to a priority value, as scheduling.k8s.io/v1's PriorityClass does.\n\nIt is a kind of core.skiff.dev rather than a scheduling.k8s.io group of skiff's own: in aggregated mode the host kube-apiserver already serves scheduling.k8s.io (with its own PriorityClasses, which a host's pods use), and an APIService can only claim a whole group version, so skiff could not serve it there without taking it from the host. Keeping it in core.skiff.dev serves the same kind in both modes, beside the pods that name it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard object metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Value is the priority of pods of this class; at most 1000000000 for user classes (larger values are reserved for system classes).",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"globalDefault": {
+						SchemaProps: spec.SchemaProps{
+							Description: "GlobalDefault makes this the class of pods that name none. At most one class may set it.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"description": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Description says when to use this class.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"preemptionPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PreemptionPolicy of pods of this class: PreemptLowerPriority or Never. Defaults to PreemptLowerPriority.\n\nPossible enum values:\n - `\"Never\"` keeps the pod from evicting others; it waits in the queue.\n - `\"PreemptLowerPriority\"` lets the pod evict lower-priority pods to fit.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Never", "PreemptLowerPriority"},
+						},
+					},
+				},
+				Required: []string{"value"},
+			},
+		},
+		Dependencies: []string{
+			metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PriorityClassList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PriorityClassList is a list of priority classes.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard list metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Items is the list of priority classes.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(corev1alpha1.PriorityClass{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			metav1.ListMeta{}.OpenAPIModelName(), corev1alpha1.PriorityClass{}.OpenAPIModelName()},
 	}
 }
 
@@ -22586,5 +22963,125 @@ func schema_pkg_apis_core_v1alpha1_Toleration(ref common.ReferenceCallback) comm
 				},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_TopologySpreadConstraint(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "TopologySpreadConstraint spreads matching pods over the domains of one topology key, as core/v1's does.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"maxSkew": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MaxSkew is the most the number of matching pods in one domain may exceed the global minimum; at least 1.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"topologyKey": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TopologyKey is the node label whose values are the domains.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"whenUnsatisfiable": {
+						SchemaProps: spec.SchemaProps{
+							Description: "WhenUnsatisfiable is DoNotSchedule or ScheduleAnyway.\n\nPossible enum values:\n - `\"DoNotSchedule\"` keeps the pod pending until the constraint can be met.\n - `\"ScheduleAnyway\"` schedules the pod, preferring nodes that reduce the skew.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"DoNotSchedule", "ScheduleAnyway"},
+						},
+					},
+					"labelSelector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LabelSelector finds the pods that are counted in each domain.",
+							Ref:         ref(metav1.LabelSelector{}.OpenAPIModelName()),
+						},
+					},
+					"minDomains": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MinDomains is the fewest eligible domains; with fewer, the global minimum counts as 0. Only with DoNotSchedule; at least 1.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"nodeAffinityPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NodeAffinityPolicy is Honor or Ignore: whether the pod's nodeSelector and node affinity limit the nodes counted. Nil means Honor.\n\nPossible enum values:\n - `\"Honor\"` counts only the nodes that pass.\n - `\"Ignore\"` counts every node regardless.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Honor", "Ignore"},
+						},
+					},
+					"nodeTaintsPolicy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NodeTaintsPolicy is Honor or Ignore: whether nodes with taints the pod does not tolerate are counted. Nil means Ignore.\n\nPossible enum values:\n - `\"Honor\"` counts only the nodes that pass.\n - `\"Ignore\"` counts every node regardless.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Honor", "Ignore"},
+						},
+					},
+					"matchLabelKeys": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "MatchLabelKeys are pod label keys whose values, taken from the incoming pod, are ANDed with labelSelector.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"maxSkew", "topologyKey", "whenUnsatisfiable"},
+			},
+		},
+		Dependencies: []string{
+			metav1.LabelSelector{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_WeightedPodAffinityTerm(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WeightedPodAffinityTerm is a pod affinity term with a weight, 1-100.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"weight": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Weight, 1-100.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"podAffinityTerm": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PodAffinityTerm is the term.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(corev1alpha1.PodAffinityTerm{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"weight", "podAffinityTerm"},
+			},
+		},
+		Dependencies: []string{
+			corev1alpha1.PodAffinityTerm{}.OpenAPIModelName()},
 	}
 }

@@ -15,9 +15,10 @@ var PodSelectableFields = []string{"spec.nodeName", "status.phase", "spec.schedu
 // nothing.
 func addFieldLabelConversionFuncs(scheme *runtime.Scheme) error {
 	kinds := map[string][]string{
-		"Pod":   PodSelectableFields,
-		"Node":  {"spec.unschedulable"},
-		"Lease": nil,
+		"Pod":           PodSelectableFields,
+		"Node":          {"spec.unschedulable"},
+		"Lease":         nil,
+		"PriorityClass": nil,
 	}
 	for kind, fields := range kinds {
 		allowed := map[string]bool{"metadata.name": true, "metadata.namespace": true}

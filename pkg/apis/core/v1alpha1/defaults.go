@@ -97,3 +97,14 @@ func SetDefaults_HTTPGetAction(a *HTTPGetAction) {
 		a.Scheme = URISchemeHTTP
 	}
 }
+
+// SetDefaults_PriorityClass defaults the preemption policy to
+// PreemptLowerPriority, as scheduling.k8s.io/v1 does. A pod's own
+// preemptionPolicy is not defaulted here: the Priority admission plugin
+// copies it from the pod's class.
+func SetDefaults_PriorityClass(pc *PriorityClass) {
+	if pc.PreemptionPolicy == nil {
+		p := PreemptLowerPriority
+		pc.PreemptionPolicy = &p
+	}
+}

@@ -126,9 +126,102 @@ type PodSpec struct {
 	// +optional
 	SchedulerName string `json:"schedulerName,omitempty"`
 
-	// Priority orders pods in the scheduling queue: higher goes first.
+	// Priority orders pods in the scheduling queue (higher goes first) and
+	// decides which pods preemption may evict. The Priority admission plugin
+	// sets it from priorityClassName; a client that sets it must set the
+	// class's value.
 	// +optional
 	Priority *int32 `json:"priority,omitempty"`
+
+	// PriorityClassName names the PriorityClass whose value becomes the
+	// pod's priority. Empty means the globalDefault class, or priority 0 when
+	// there is none. system-node-critical and system-cluster-critical always
+	// exist.
+	// +optional
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// PreemptionPolicy is PreemptLowerPriority or Never; the Priority
+	// admission plugin sets it from the pod's PriorityClass. Defaults to
+	// PreemptLowerPriority.
+	// +optional
+	PreemptionPolicy *PreemptionPolicy `json:"preemptionPolicy,omitempty"`
+
+	// TopologySpreadConstraints say how the pod's group is spread over
+	// topology domains (nodes, zones). All of them must hold.
+	// +optional
+	// +patchMergeKey=topologyKey
+	// +patchStrategy=merge
+	// +listType=map
+	// +listMapKey=topologyKey
+	// +listMapKey=whenUnsatisfiable
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty" patchStrategy:"merge" patchMergeKey:"topologyKey"`
+}
+
+// PreemptionPolicy says whether a pod may preempt lower-priority pods.
+// +enum
+type PreemptionPolicy string
+
+const (
+	// PreemptLowerPriority lets the pod evict lower-priority pods to fit.
+	PreemptLowerPriority PreemptionPolicy = "PreemptLowerPriority"
+	// PreemptNever keeps the pod from evicting others; it waits in the queue.
+	PreemptNever PreemptionPolicy = "Never"
+)
+
+// UnsatisfiableConstraintAction is what the scheduler does with a pod whose
+// topology spread constraint cannot be met.
+// +enum
+type UnsatisfiableConstraintAction string
+
+const (
+	// DoNotSchedule keeps the pod pending until the constraint can be met.
+	DoNotSchedule UnsatisfiableConstraintAction = "DoNotSchedule"
+	// ScheduleAnyway schedules the pod, preferring nodes that reduce the skew.
+	ScheduleAnyway UnsatisfiableConstraintAction = "ScheduleAnyway"
+)
+
+// NodeInclusionPolicy says whether a node's affinity or taints count when a
+// topology spread constraint counts its domains.
+// +enum
+type NodeInclusionPolicy string
+
+const (
+	// NodeInclusionPolicyIgnore counts every node regardless.
+	NodeInclusionPolicyIgnore NodeInclusionPolicy = "Ignore"
+	// NodeInclusionPolicyHonor counts only the nodes that pass.
+	NodeInclusionPolicyHonor NodeInclusionPolicy = "Honor"
+)
+
+// TopologySpreadConstraint spreads matching pods over the domains of one
+// topology key, as core/v1's does.
+type TopologySpreadConstraint struct {
+	// MaxSkew is the most the number of matching pods in one domain may
+	// exceed the global minimum; at least 1.
+	MaxSkew int32 `json:"maxSkew"`
+	// TopologyKey is the node label whose values are the domains.
+	TopologyKey string `json:"topologyKey"`
+	// WhenUnsatisfiable is DoNotSchedule or ScheduleAnyway.
+	WhenUnsatisfiable UnsatisfiableConstraintAction `json:"whenUnsatisfiable"`
+	// LabelSelector finds the pods that are counted in each domain.
+	// +optional
+	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
+	// MinDomains is the fewest eligible domains; with fewer, the global
+	// minimum counts as 0. Only with DoNotSchedule; at least 1.
+	// +optional
+	MinDomains *int32 `json:"minDomains,omitempty"`
+	// NodeAffinityPolicy is Honor or Ignore: whether the pod's nodeSelector
+	// and node affinity limit the nodes counted. Nil means Honor.
+	// +optional
+	NodeAffinityPolicy *NodeInclusionPolicy `json:"nodeAffinityPolicy,omitempty"`
+	// NodeTaintsPolicy is Honor or Ignore: whether nodes with taints the pod
+	// does not tolerate are counted. Nil means Ignore.
+	// +optional
+	NodeTaintsPolicy *NodeInclusionPolicy `json:"nodeTaintsPolicy,omitempty"`
+	// MatchLabelKeys are pod label keys whose values, taken from the incoming
+	// pod, are ANDed with labelSelector.
+	// +listType=atomic
+	// +optional
+	MatchLabelKeys []string `json:"matchLabelKeys,omitempty"`
 }
 
 // Container is one process (or image) of a pod.
@@ -390,6 +483,78 @@ type Affinity struct {
 	// NodeAffinity constrains the nodes the pod may be scheduled on.
 	// +optional
 	NodeAffinity *NodeAffinity `json:"nodeAffinity,omitempty"`
+	// PodAffinity places the pod in the same topology domain as other pods.
+	// +optional
+	PodAffinity *PodAffinity `json:"podAffinity,omitempty"`
+	// PodAntiAffinity keeps the pod out of the topology domains of other pods.
+	// +optional
+	PodAntiAffinity *PodAntiAffinity `json:"podAntiAffinity,omitempty"`
+}
+
+// PodAffinity places a pod near pods that match its terms.
+type PodAffinity struct {
+	// RequiredDuringSchedulingIgnoredDuringExecution terms must all hold for
+	// a node to be chosen.
+	// +optional
+	// +listType=atomic
+	RequiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	// PreferredDuringSchedulingIgnoredDuringExecution terms add their weight
+	// to the score of nodes where they hold.
+	// +optional
+	// +listType=atomic
+	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+}
+
+// PodAntiAffinity keeps a pod away from pods that match its terms.
+type PodAntiAffinity struct {
+	// RequiredDuringSchedulingIgnoredDuringExecution terms must all hold for
+	// a node to be chosen.
+	// +optional
+	// +listType=atomic
+	RequiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	// PreferredDuringSchedulingIgnoredDuringExecution terms add their weight
+	// to the score of nodes where they hold.
+	// +optional
+	// +listType=atomic
+	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+}
+
+// WeightedPodAffinityTerm is a pod affinity term with a weight, 1-100.
+type WeightedPodAffinityTerm struct {
+	// Weight, 1-100.
+	Weight int32 `json:"weight"`
+	// PodAffinityTerm is the term.
+	PodAffinityTerm PodAffinityTerm `json:"podAffinityTerm"`
+}
+
+// PodAffinityTerm matches a set of pods (by labelSelector, in namespaces and
+// namespaceSelector) that share a topology domain (topologyKey) with a node.
+type PodAffinityTerm struct {
+	// LabelSelector selects the pods the term is about. Nil matches none.
+	// +optional
+	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
+	// Namespaces the pods are looked for in, together with the ones
+	// namespaceSelector selects. Both empty means the pod's own namespace.
+	// +optional
+	// +listType=atomic
+	Namespaces []string `json:"namespaces,omitempty"`
+	// TopologyKey is the node label whose value is the domain; not empty.
+	TopologyKey string `json:"topologyKey"`
+	// NamespaceSelector selects namespaces by their labels; {} selects every
+	// namespace. In standalone mode it selects over the Namespace objects
+	// served at /api/v1.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	// MatchLabelKeys are pod label keys whose values, taken from the incoming
+	// pod, are added to labelSelector as key in (value).
+	// +listType=atomic
+	// +optional
+	MatchLabelKeys []string `json:"matchLabelKeys,omitempty"`
+	// MismatchLabelKeys are pod label keys whose values, taken from the
+	// incoming pod, are added to labelSelector as key notin (value).
+	// +listType=atomic
+	// +optional
+	MismatchLabelKeys []string `json:"mismatchLabelKeys,omitempty"`
 }
 
 // NodeAffinity constrains the nodes a pod may be scheduled on.
@@ -587,6 +752,10 @@ type PodStatus struct {
 	// +optional
 	// +listType=atomic
 	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+	// NominatedNodeName is the node the scheduler's preemption freed room on
+	// for this pod; the pod is not bound there yet and may land elsewhere.
+	// +optional
+	NominatedNodeName string `json:"nominatedNodeName,omitempty"`
 }
 
 // ContainerStatus is the observed state of one container.
@@ -970,4 +1139,56 @@ type PodLogOptions struct {
 	// LimitBytes stops after this many bytes.
 	// +optional
 	LimitBytes *int64 `json:"limitBytes,omitempty"`
+}
+
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PriorityClass maps a priority class name to a priority value, as
+// scheduling.k8s.io/v1's PriorityClass does.
+//
+// It is a kind of core.skiff.dev rather than a scheduling.k8s.io group of
+// skiff's own: in aggregated mode the host kube-apiserver already serves
+// scheduling.k8s.io (with its own PriorityClasses, which a host's pods use),
+// and an APIService can only claim a whole group version, so skiff could not
+// serve it there without taking it from the host. Keeping it in
+// core.skiff.dev serves the same kind in both modes, beside the pods that
+// name it.
+type PriorityClass struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Value is the priority of pods of this class; at most 1000000000 for
+	// user classes (larger values are reserved for system classes).
+	Value int32 `json:"value"`
+
+	// GlobalDefault makes this the class of pods that name none. At most
+	// one class may set it.
+	// +optional
+	GlobalDefault bool `json:"globalDefault,omitempty"`
+
+	// Description says when to use this class.
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// PreemptionPolicy of pods of this class: PreemptLowerPriority or Never.
+	// Defaults to PreemptLowerPriority.
+	// +optional
+	PreemptionPolicy *PreemptionPolicy `json:"preemptionPolicy,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PriorityClassList is a list of priority classes.
+type PriorityClassList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items is the list of priority classes.
+	Items []PriorityClass `json:"items"`
 }

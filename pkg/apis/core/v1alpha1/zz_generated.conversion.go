@@ -358,6 +358,36 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*PodAffinity)(nil), (*core.PodAffinity)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PodAffinity_To_core_PodAffinity(a.(*PodAffinity), b.(*core.PodAffinity), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.PodAffinity)(nil), (*PodAffinity)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_PodAffinity_To_v1alpha1_PodAffinity(a.(*core.PodAffinity), b.(*PodAffinity), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*PodAffinityTerm)(nil), (*core.PodAffinityTerm)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PodAffinityTerm_To_core_PodAffinityTerm(a.(*PodAffinityTerm), b.(*core.PodAffinityTerm), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.PodAffinityTerm)(nil), (*PodAffinityTerm)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_PodAffinityTerm_To_v1alpha1_PodAffinityTerm(a.(*core.PodAffinityTerm), b.(*PodAffinityTerm), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*PodAntiAffinity)(nil), (*core.PodAntiAffinity)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PodAntiAffinity_To_core_PodAntiAffinity(a.(*PodAntiAffinity), b.(*core.PodAntiAffinity), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.PodAntiAffinity)(nil), (*PodAntiAffinity)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_PodAntiAffinity_To_v1alpha1_PodAntiAffinity(a.(*core.PodAntiAffinity), b.(*PodAntiAffinity), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*PodCondition)(nil), (*core.PodCondition)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_PodCondition_To_core_PodCondition(a.(*PodCondition), b.(*core.PodCondition), scope)
 	}); err != nil {
@@ -428,6 +458,26 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*PriorityClass)(nil), (*core.PriorityClass)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PriorityClass_To_core_PriorityClass(a.(*PriorityClass), b.(*core.PriorityClass), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.PriorityClass)(nil), (*PriorityClass)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_PriorityClass_To_v1alpha1_PriorityClass(a.(*core.PriorityClass), b.(*PriorityClass), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*PriorityClassList)(nil), (*core.PriorityClassList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_PriorityClassList_To_core_PriorityClassList(a.(*PriorityClassList), b.(*core.PriorityClassList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.PriorityClassList)(nil), (*PriorityClassList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_PriorityClassList_To_v1alpha1_PriorityClassList(a.(*core.PriorityClassList), b.(*PriorityClassList), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*Probe)(nil), (*core.Probe)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_Probe_To_core_Probe(a.(*Probe), b.(*core.Probe), scope)
 	}); err != nil {
@@ -485,6 +535,26 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*core.Toleration)(nil), (*Toleration)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_core_Toleration_To_v1alpha1_Toleration(a.(*core.Toleration), b.(*Toleration), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*TopologySpreadConstraint)(nil), (*core.TopologySpreadConstraint)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_TopologySpreadConstraint_To_core_TopologySpreadConstraint(a.(*TopologySpreadConstraint), b.(*core.TopologySpreadConstraint), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.TopologySpreadConstraint)(nil), (*TopologySpreadConstraint)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_TopologySpreadConstraint_To_v1alpha1_TopologySpreadConstraint(a.(*core.TopologySpreadConstraint), b.(*TopologySpreadConstraint), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*WeightedPodAffinityTerm)(nil), (*core.WeightedPodAffinityTerm)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_WeightedPodAffinityTerm_To_core_WeightedPodAffinityTerm(a.(*WeightedPodAffinityTerm), b.(*core.WeightedPodAffinityTerm), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*core.WeightedPodAffinityTerm)(nil), (*WeightedPodAffinityTerm)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_core_WeightedPodAffinityTerm_To_v1alpha1_WeightedPodAffinityTerm(a.(*core.WeightedPodAffinityTerm), b.(*WeightedPodAffinityTerm), scope)
 	}); err != nil {
 		return err
 	}
@@ -1176,6 +1246,66 @@ func Convert_core_Pod_To_v1alpha1_Pod(in *core.Pod, out *Pod, s conversion.Scope
 	return autoConvert_core_Pod_To_v1alpha1_Pod(in, out, s)
 }
 
+func autoConvert_v1alpha1_PodAffinity_To_core_PodAffinity(in *PodAffinity, out *core.PodAffinity, s conversion.Scope) error {
+	*out = *(*core.PodAffinity)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_PodAffinity_To_core_PodAffinity is an autogenerated conversion function.
+func Convert_v1alpha1_PodAffinity_To_core_PodAffinity(in *PodAffinity, out *core.PodAffinity, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PodAffinity_To_core_PodAffinity(in, out, s)
+}
+
+func autoConvert_core_PodAffinity_To_v1alpha1_PodAffinity(in *core.PodAffinity, out *PodAffinity, s conversion.Scope) error {
+	*out = *(*PodAffinity)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_PodAffinity_To_v1alpha1_PodAffinity is an autogenerated conversion function.
+func Convert_core_PodAffinity_To_v1alpha1_PodAffinity(in *core.PodAffinity, out *PodAffinity, s conversion.Scope) error {
+	return autoConvert_core_PodAffinity_To_v1alpha1_PodAffinity(in, out, s)
+}
+
+func autoConvert_v1alpha1_PodAffinityTerm_To_core_PodAffinityTerm(in *PodAffinityTerm, out *core.PodAffinityTerm, s conversion.Scope) error {
+	*out = *(*core.PodAffinityTerm)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_PodAffinityTerm_To_core_PodAffinityTerm is an autogenerated conversion function.
+func Convert_v1alpha1_PodAffinityTerm_To_core_PodAffinityTerm(in *PodAffinityTerm, out *core.PodAffinityTerm, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PodAffinityTerm_To_core_PodAffinityTerm(in, out, s)
+}
+
+func autoConvert_core_PodAffinityTerm_To_v1alpha1_PodAffinityTerm(in *core.PodAffinityTerm, out *PodAffinityTerm, s conversion.Scope) error {
+	*out = *(*PodAffinityTerm)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_PodAffinityTerm_To_v1alpha1_PodAffinityTerm is an autogenerated conversion function.
+func Convert_core_PodAffinityTerm_To_v1alpha1_PodAffinityTerm(in *core.PodAffinityTerm, out *PodAffinityTerm, s conversion.Scope) error {
+	return autoConvert_core_PodAffinityTerm_To_v1alpha1_PodAffinityTerm(in, out, s)
+}
+
+func autoConvert_v1alpha1_PodAntiAffinity_To_core_PodAntiAffinity(in *PodAntiAffinity, out *core.PodAntiAffinity, s conversion.Scope) error {
+	*out = *(*core.PodAntiAffinity)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_PodAntiAffinity_To_core_PodAntiAffinity is an autogenerated conversion function.
+func Convert_v1alpha1_PodAntiAffinity_To_core_PodAntiAffinity(in *PodAntiAffinity, out *core.PodAntiAffinity, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PodAntiAffinity_To_core_PodAntiAffinity(in, out, s)
+}
+
+func autoConvert_core_PodAntiAffinity_To_v1alpha1_PodAntiAffinity(in *core.PodAntiAffinity, out *PodAntiAffinity, s conversion.Scope) error {
+	*out = *(*PodAntiAffinity)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_PodAntiAffinity_To_v1alpha1_PodAntiAffinity is an autogenerated conversion function.
+func Convert_core_PodAntiAffinity_To_v1alpha1_PodAntiAffinity(in *core.PodAntiAffinity, out *PodAntiAffinity, s conversion.Scope) error {
+	return autoConvert_core_PodAntiAffinity_To_v1alpha1_PodAntiAffinity(in, out, s)
+}
+
 func autoConvert_v1alpha1_PodCondition_To_core_PodCondition(in *PodCondition, out *core.PodCondition, s conversion.Scope) error {
 	*out = *(*core.PodCondition)(unsafe.Pointer(in))
 	return nil
@@ -1399,6 +1529,56 @@ func Convert_core_PreferredSchedulingTerm_To_v1alpha1_PreferredSchedulingTerm(in
 	return autoConvert_core_PreferredSchedulingTerm_To_v1alpha1_PreferredSchedulingTerm(in, out, s)
 }
 
+func autoConvert_v1alpha1_PriorityClass_To_core_PriorityClass(in *PriorityClass, out *core.PriorityClass, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	out.Value = in.Value
+	out.GlobalDefault = in.GlobalDefault
+	out.Description = in.Description
+	out.PreemptionPolicy = (*core.PreemptionPolicy)(unsafe.Pointer(in.PreemptionPolicy))
+	return nil
+}
+
+// Convert_v1alpha1_PriorityClass_To_core_PriorityClass is an autogenerated conversion function.
+func Convert_v1alpha1_PriorityClass_To_core_PriorityClass(in *PriorityClass, out *core.PriorityClass, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PriorityClass_To_core_PriorityClass(in, out, s)
+}
+
+func autoConvert_core_PriorityClass_To_v1alpha1_PriorityClass(in *core.PriorityClass, out *PriorityClass, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	out.Value = in.Value
+	out.GlobalDefault = in.GlobalDefault
+	out.Description = in.Description
+	out.PreemptionPolicy = (*PreemptionPolicy)(unsafe.Pointer(in.PreemptionPolicy))
+	return nil
+}
+
+// Convert_core_PriorityClass_To_v1alpha1_PriorityClass is an autogenerated conversion function.
+func Convert_core_PriorityClass_To_v1alpha1_PriorityClass(in *core.PriorityClass, out *PriorityClass, s conversion.Scope) error {
+	return autoConvert_core_PriorityClass_To_v1alpha1_PriorityClass(in, out, s)
+}
+
+func autoConvert_v1alpha1_PriorityClassList_To_core_PriorityClassList(in *PriorityClassList, out *core.PriorityClassList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]core.PriorityClass)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_v1alpha1_PriorityClassList_To_core_PriorityClassList is an autogenerated conversion function.
+func Convert_v1alpha1_PriorityClassList_To_core_PriorityClassList(in *PriorityClassList, out *core.PriorityClassList, s conversion.Scope) error {
+	return autoConvert_v1alpha1_PriorityClassList_To_core_PriorityClassList(in, out, s)
+}
+
+func autoConvert_core_PriorityClassList_To_v1alpha1_PriorityClassList(in *core.PriorityClassList, out *PriorityClassList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]PriorityClass)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_core_PriorityClassList_To_v1alpha1_PriorityClassList is an autogenerated conversion function.
+func Convert_core_PriorityClassList_To_v1alpha1_PriorityClassList(in *core.PriorityClassList, out *PriorityClassList, s conversion.Scope) error {
+	return autoConvert_core_PriorityClassList_To_v1alpha1_PriorityClassList(in, out, s)
+}
+
 func autoConvert_v1alpha1_Probe_To_core_Probe(in *Probe, out *core.Probe, s conversion.Scope) error {
 	*out = *(*core.Probe)(unsafe.Pointer(in))
 	return nil
@@ -1517,4 +1697,44 @@ func autoConvert_core_Toleration_To_v1alpha1_Toleration(in *core.Toleration, out
 // Convert_core_Toleration_To_v1alpha1_Toleration is an autogenerated conversion function.
 func Convert_core_Toleration_To_v1alpha1_Toleration(in *core.Toleration, out *Toleration, s conversion.Scope) error {
 	return autoConvert_core_Toleration_To_v1alpha1_Toleration(in, out, s)
+}
+
+func autoConvert_v1alpha1_TopologySpreadConstraint_To_core_TopologySpreadConstraint(in *TopologySpreadConstraint, out *core.TopologySpreadConstraint, s conversion.Scope) error {
+	*out = *(*core.TopologySpreadConstraint)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_TopologySpreadConstraint_To_core_TopologySpreadConstraint is an autogenerated conversion function.
+func Convert_v1alpha1_TopologySpreadConstraint_To_core_TopologySpreadConstraint(in *TopologySpreadConstraint, out *core.TopologySpreadConstraint, s conversion.Scope) error {
+	return autoConvert_v1alpha1_TopologySpreadConstraint_To_core_TopologySpreadConstraint(in, out, s)
+}
+
+func autoConvert_core_TopologySpreadConstraint_To_v1alpha1_TopologySpreadConstraint(in *core.TopologySpreadConstraint, out *TopologySpreadConstraint, s conversion.Scope) error {
+	*out = *(*TopologySpreadConstraint)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_TopologySpreadConstraint_To_v1alpha1_TopologySpreadConstraint is an autogenerated conversion function.
+func Convert_core_TopologySpreadConstraint_To_v1alpha1_TopologySpreadConstraint(in *core.TopologySpreadConstraint, out *TopologySpreadConstraint, s conversion.Scope) error {
+	return autoConvert_core_TopologySpreadConstraint_To_v1alpha1_TopologySpreadConstraint(in, out, s)
+}
+
+func autoConvert_v1alpha1_WeightedPodAffinityTerm_To_core_WeightedPodAffinityTerm(in *WeightedPodAffinityTerm, out *core.WeightedPodAffinityTerm, s conversion.Scope) error {
+	*out = *(*core.WeightedPodAffinityTerm)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_WeightedPodAffinityTerm_To_core_WeightedPodAffinityTerm is an autogenerated conversion function.
+func Convert_v1alpha1_WeightedPodAffinityTerm_To_core_WeightedPodAffinityTerm(in *WeightedPodAffinityTerm, out *core.WeightedPodAffinityTerm, s conversion.Scope) error {
+	return autoConvert_v1alpha1_WeightedPodAffinityTerm_To_core_WeightedPodAffinityTerm(in, out, s)
+}
+
+func autoConvert_core_WeightedPodAffinityTerm_To_v1alpha1_WeightedPodAffinityTerm(in *core.WeightedPodAffinityTerm, out *WeightedPodAffinityTerm, s conversion.Scope) error {
+	*out = *(*WeightedPodAffinityTerm)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_core_WeightedPodAffinityTerm_To_v1alpha1_WeightedPodAffinityTerm is an autogenerated conversion function.
+func Convert_core_WeightedPodAffinityTerm_To_v1alpha1_WeightedPodAffinityTerm(in *core.WeightedPodAffinityTerm, out *WeightedPodAffinityTerm, s conversion.Scope) error {
+	return autoConvert_core_WeightedPodAffinityTerm_To_v1alpha1_WeightedPodAffinityTerm(in, out, s)
 }

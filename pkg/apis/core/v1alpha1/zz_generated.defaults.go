@@ -31,6 +31,8 @@ import (
 func RegisterDefaults(scheme *runtime.Scheme) error {
 	scheme.AddTypeDefaultingFunc(&Pod{}, func(obj interface{}) { SetObjectDefaults_Pod(obj.(*Pod)) })
 	scheme.AddTypeDefaultingFunc(&PodList{}, func(obj interface{}) { SetObjectDefaults_PodList(obj.(*PodList)) })
+	scheme.AddTypeDefaultingFunc(&PriorityClass{}, func(obj interface{}) { SetObjectDefaults_PriorityClass(obj.(*PriorityClass)) })
+	scheme.AddTypeDefaultingFunc(&PriorityClassList{}, func(obj interface{}) { SetObjectDefaults_PriorityClassList(obj.(*PriorityClassList)) })
 	return nil
 }
 
@@ -90,5 +92,16 @@ func SetObjectDefaults_PodList(in *PodList) {
 	for i := range in.Items {
 		a := &in.Items[i]
 		SetObjectDefaults_Pod(a)
+	}
+}
+
+func SetObjectDefaults_PriorityClass(in *PriorityClass) {
+	SetDefaults_PriorityClass(in)
+}
+
+func SetObjectDefaults_PriorityClassList(in *PriorityClassList) {
+	for i := range in.Items {
+		a := &in.Items[i]
+		SetObjectDefaults_PriorityClass(a)
 	}
 }

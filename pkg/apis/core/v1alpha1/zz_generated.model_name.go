@@ -182,6 +182,21 @@ func (in Pod) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodAffinity) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinity"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodAffinityTerm) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinityTerm"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodAntiAffinity) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAntiAffinity"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodCondition) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodCondition"
 }
@@ -217,6 +232,16 @@ func (in PreferredSchedulingTerm) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PriorityClass) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PriorityClass"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PriorityClassList) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PriorityClassList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Probe) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe"
 }
@@ -244,4 +269,14 @@ func (in Taint) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Toleration) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.Toleration"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in TopologySpreadConstraint) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.TopologySpreadConstraint"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WeightedPodAffinityTerm) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.WeightedPodAffinityTerm"
 }

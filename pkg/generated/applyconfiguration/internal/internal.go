@@ -252,6 +252,12 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: nodeAffinity
       type:
         namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeAffinity
+    - name: podAffinity
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinity
+    - name: podAntiAffinity
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAntiAffinity
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.Container
   map:
     fields:
@@ -731,6 +737,67 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodStatus
       default: {}
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinity
+  map:
+    fields:
+    - name: preferredDuringSchedulingIgnoredDuringExecution
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.WeightedPodAffinityTerm
+          elementRelationship: atomic
+    - name: requiredDuringSchedulingIgnoredDuringExecution
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinityTerm
+          elementRelationship: atomic
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinityTerm
+  map:
+    fields:
+    - name: labelSelector
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector
+    - name: matchLabelKeys
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: mismatchLabelKeys
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: namespaceSelector
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector
+    - name: namespaces
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: topologyKey
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAntiAffinity
+  map:
+    fields:
+    - name: preferredDuringSchedulingIgnoredDuringExecution
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.WeightedPodAffinityTerm
+          elementRelationship: atomic
+    - name: requiredDuringSchedulingIgnoredDuringExecution
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinityTerm
+          elementRelationship: atomic
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodCondition
   map:
     fields:
@@ -777,9 +844,15 @@ var schemaYAML = typed.YAMLObject(`types:
           elementType:
             scalar: string
           elementRelationship: atomic
+    - name: preemptionPolicy
+      type:
+        scalar: string
     - name: priority
       type:
         scalar: numeric
+    - name: priorityClassName
+      type:
+        scalar: string
     - name: restartPolicy
       type:
         scalar: string
@@ -795,6 +868,15 @@ var schemaYAML = typed.YAMLObject(`types:
           elementType:
             namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Toleration
           elementRelationship: atomic
+    - name: topologySpreadConstraints
+      type:
+        list:
+          elementType:
+            namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.TopologySpreadConstraint
+          elementRelationship: associative
+          keys:
+          - topologyKey
+          - whenUnsatisfiable
 - name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodStatus
   map:
     fields:
@@ -816,6 +898,9 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: string
     - name: message
+      type:
+        scalar: string
+    - name: nominatedNodeName
       type:
         scalar: string
     - name: observedGeneration
@@ -852,6 +937,32 @@ var schemaYAML = typed.YAMLObject(`types:
         namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.NodeSelectorTerm
       default: {}
     - name: weight
+      type:
+        scalar: numeric
+      default: 0
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.PriorityClass
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: description
+      type:
+        scalar: string
+    - name: globalDefault
+      type:
+        scalar: boolean
+    - name: kind
+      type:
+        scalar: string
+    - name: metadata
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+      default: {}
+    - name: preemptionPolicy
+      type:
+        scalar: string
+    - name: value
       type:
         scalar: numeric
       default: 0
@@ -945,6 +1056,50 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: value
       type:
         scalar: string
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.TopologySpreadConstraint
+  map:
+    fields:
+    - name: labelSelector
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector
+    - name: matchLabelKeys
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: maxSkew
+      type:
+        scalar: numeric
+      default: 0
+    - name: minDomains
+      type:
+        scalar: numeric
+    - name: nodeAffinityPolicy
+      type:
+        scalar: string
+    - name: nodeTaintsPolicy
+      type:
+        scalar: string
+    - name: topologyKey
+      type:
+        scalar: string
+      default: ""
+    - name: whenUnsatisfiable
+      type:
+        scalar: string
+      default: ""
+- name: dev.skiff.skiff.pkg.apis.core.v1alpha1.WeightedPodAffinityTerm
+  map:
+    fields:
+    - name: podAffinityTerm
+      type:
+        namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAffinityTerm
+      default: {}
+    - name: weight
+      type:
+        scalar: numeric
+      default: 0
 - name: io.k8s.apimachinery.pkg.api.resource.Quantity
   scalar: untyped
 - name: io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1

@@ -25,6 +25,10 @@ package v1alpha1
 type AffinityApplyConfiguration struct {
 	// NodeAffinity constrains the nodes the pod may be scheduled on.
 	NodeAffinity *NodeAffinityApplyConfiguration `json:"nodeAffinity,omitempty"`
+	// PodAffinity places the pod in the same topology domain as other pods.
+	PodAffinity *PodAffinityApplyConfiguration `json:"podAffinity,omitempty"`
+	// PodAntiAffinity keeps the pod out of the topology domains of other pods.
+	PodAntiAffinity *PodAntiAffinityApplyConfiguration `json:"podAntiAffinity,omitempty"`
 }
 
 // AffinityApplyConfiguration constructs a declarative configuration of the Affinity type for use with
@@ -38,5 +42,21 @@ func Affinity() *AffinityApplyConfiguration {
 // If called multiple times, the NodeAffinity field is set to the value of the last call.
 func (b *AffinityApplyConfiguration) WithNodeAffinity(value *NodeAffinityApplyConfiguration) *AffinityApplyConfiguration {
 	b.NodeAffinity = value
+	return b
+}
+
+// WithPodAffinity sets the PodAffinity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodAffinity field is set to the value of the last call.
+func (b *AffinityApplyConfiguration) WithPodAffinity(value *PodAffinityApplyConfiguration) *AffinityApplyConfiguration {
+	b.PodAffinity = value
+	return b
+}
+
+// WithPodAntiAffinity sets the PodAntiAffinity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodAntiAffinity field is set to the value of the last call.
+func (b *AffinityApplyConfiguration) WithPodAntiAffinity(value *PodAntiAffinityApplyConfiguration) *AffinityApplyConfiguration {
+	b.PodAntiAffinity = value
 	return b
 }

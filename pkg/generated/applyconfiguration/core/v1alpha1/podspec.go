@@ -48,8 +48,23 @@ type PodSpecApplyConfiguration struct {
 	// SchedulerName is the scheduler that places this pod. Defaults to
 	// skiff-scheduler.
 	SchedulerName *string `json:"schedulerName,omitempty"`
-	// Priority orders pods in the scheduling queue: higher goes first.
+	// Priority orders pods in the scheduling queue (higher goes first) and
+	// decides which pods preemption may evict. The Priority admission plugin
+	// sets it from priorityClassName; a client that sets it must set the
+	// class's value.
 	Priority *int32 `json:"priority,omitempty"`
+	// PriorityClassName names the PriorityClass whose value becomes the
+	// pod's priority. Empty means the globalDefault class, or priority 0 when
+	// there is none. system-node-critical and system-cluster-critical always
+	// exist.
+	PriorityClassName *string `json:"priorityClassName,omitempty"`
+	// PreemptionPolicy is PreemptLowerPriority or Never; the Priority
+	// admission plugin sets it from the pod's PriorityClass. Defaults to
+	// PreemptLowerPriority.
+	PreemptionPolicy *corev1alpha1.PreemptionPolicy `json:"preemptionPolicy,omitempty"`
+	// TopologySpreadConstraints say how the pod's group is spread over
+	// topology domains (nodes, zones). All of them must hold.
+	TopologySpreadConstraints []TopologySpreadConstraintApplyConfiguration `json:"topologySpreadConstraints,omitempty"`
 }
 
 // PodSpecApplyConfiguration constructs a declarative configuration of the PodSpec type for use with
@@ -143,5 +158,34 @@ func (b *PodSpecApplyConfiguration) WithSchedulerName(value string) *PodSpecAppl
 // If called multiple times, the Priority field is set to the value of the last call.
 func (b *PodSpecApplyConfiguration) WithPriority(value int32) *PodSpecApplyConfiguration {
 	b.Priority = &value
+	return b
+}
+
+// WithPriorityClassName sets the PriorityClassName field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PriorityClassName field is set to the value of the last call.
+func (b *PodSpecApplyConfiguration) WithPriorityClassName(value string) *PodSpecApplyConfiguration {
+	b.PriorityClassName = &value
+	return b
+}
+
+// WithPreemptionPolicy sets the PreemptionPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PreemptionPolicy field is set to the value of the last call.
+func (b *PodSpecApplyConfiguration) WithPreemptionPolicy(value corev1alpha1.PreemptionPolicy) *PodSpecApplyConfiguration {
+	b.PreemptionPolicy = &value
+	return b
+}
+
+// WithTopologySpreadConstraints adds the given value to the TopologySpreadConstraints field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the TopologySpreadConstraints field.
+func (b *PodSpecApplyConfiguration) WithTopologySpreadConstraints(values ...*TopologySpreadConstraintApplyConfiguration) *PodSpecApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithTopologySpreadConstraints")
+		}
+		b.TopologySpreadConstraints = append(b.TopologySpreadConstraints, *values[i])
+	}
 	return b
 }

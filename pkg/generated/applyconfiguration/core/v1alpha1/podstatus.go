@@ -48,6 +48,9 @@ type PodStatusApplyConfiguration struct {
 	StartTime *v1.Time `json:"startTime,omitempty"`
 	// ContainerStatuses, one per container.
 	ContainerStatuses []ContainerStatusApplyConfiguration `json:"containerStatuses,omitempty"`
+	// NominatedNodeName is the node the scheduler's preemption freed room on
+	// for this pod; the pod is not bound there yet and may land elsewhere.
+	NominatedNodeName *string `json:"nominatedNodeName,omitempty"`
 }
 
 // PodStatusApplyConfiguration constructs a declarative configuration of the PodStatus type for use with
@@ -135,5 +138,13 @@ func (b *PodStatusApplyConfiguration) WithContainerStatuses(values ...*Container
 		}
 		b.ContainerStatuses = append(b.ContainerStatuses, *values[i])
 	}
+	return b
+}
+
+// WithNominatedNodeName sets the NominatedNodeName field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the NominatedNodeName field is set to the value of the last call.
+func (b *PodStatusApplyConfiguration) WithNominatedNodeName(value string) *PodStatusApplyConfiguration {
+	b.NominatedNodeName = &value
 	return b
 }

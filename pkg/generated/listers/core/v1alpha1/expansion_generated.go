@@ -37,3 +37,7 @@ type PodListerExpansion interface{}
 // PodNamespaceListerExpansion allows custom methods to be added to
 // PodNamespaceLister.
 type PodNamespaceListerExpansion interface{}
+
+// PriorityClassListerExpansion allows custom methods to be added to
+// PriorityClassLister.
+type PriorityClassListerExpansion interface{}

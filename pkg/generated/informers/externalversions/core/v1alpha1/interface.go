@@ -30,6 +30,8 @@ type Interface interface {
 	Nodes() TypedNodeInformer
 	// Pods returns a PodInformer.
 	Pods() TypedPodInformer
+	// PriorityClasses returns a PriorityClassInformer.
+	PriorityClasses() TypedPriorityClassInformer
 }
 
 type version struct {
@@ -56,4 +58,9 @@ func (v *version) Nodes() TypedNodeInformer {
 // Pods returns a TypedPodInformer.
 func (v *version) Pods() TypedPodInformer {
 	return &podInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
+}
+
+// PriorityClasses returns a TypedPriorityClassInformer.
+func (v *version) PriorityClasses() TypedPriorityClassInformer {
+	return &priorityClassInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

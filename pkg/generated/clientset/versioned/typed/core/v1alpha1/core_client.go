@@ -31,6 +31,7 @@ type CoreV1alpha1Interface interface {
 	LeasesGetter
 	NodesGetter
 	PodsGetter
+	PriorityClassesGetter
 }
 
 // CoreV1alpha1Client is used to interact with features provided by the core.skiff.dev group.
@@ -48,6 +49,10 @@ func (c *CoreV1alpha1Client) Nodes() NodeInterface {
 
 func (c *CoreV1alpha1Client) Pods(namespace string) PodInterface {
 	return newPods(c, namespace)
+}
+
+func (c *CoreV1alpha1Client) PriorityClasses() PriorityClassInterface {
+	return newPriorityClasses(c)
 }
 
 // NewForConfig creates a new CoreV1alpha1Client for the given config.

@@ -23,3 +23,5 @@ type LeaseExpansion interface{}
 type NodeExpansion interface{}
 
 type PodExpansion interface{}
+
+type PriorityClassExpansion interface{}

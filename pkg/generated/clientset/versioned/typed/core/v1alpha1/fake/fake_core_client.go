@@ -40,6 +40,10 @@ func (c *FakeCoreV1alpha1) Pods(namespace string) v1alpha1.PodInterface {
 	return newFakePods(c, namespace)
 }
 
+func (c *FakeCoreV1alpha1) PriorityClasses() v1alpha1.PriorityClassInterface {
+	return newFakePriorityClasses(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeCoreV1alpha1) RESTClient() rest.Interface {
