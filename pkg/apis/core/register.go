@@ -33,6 +33,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Binding{},
 		&Lease{}, &LeaseList{},
 		&PodLogOptions{},
+		&PodExecOptions{}, &PodAttachOptions{}, &PodPortForwardOptions{},
 	)
 	return nil
 }

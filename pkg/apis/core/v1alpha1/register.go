@@ -36,6 +36,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Binding{},
 		&Lease{}, &LeaseList{},
 		&PodLogOptions{},
+		&PodExecOptions{}, &PodAttachOptions{}, &PodPortForwardOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil
