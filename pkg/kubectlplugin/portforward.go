@@ -3,11 +3,13 @@ package kubectlplugin
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -96,7 +98,7 @@ func runPortForward(ctx context.Context, f Factory, o *portForwardOptions, strea
 	})
 
 	stop := make(chan struct{})
-	ready := make(chan struct{})
+	stopOnce := sync.OnceFunc(func() { close(stop) })
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt)
 	defer signal.Stop(signals)
@@ -105,13 +107,59 @@ func runPortForward(ctx context.Context, f Factory, o *portForwardOptions, strea
 		case <-signals:
 		case <-ctx.Done():
 		}
-		close(stop)
+		stopOnce()
 	}()
-	fw, err := portforward.NewOnAddressesForStreaming(dialer, o.address, ports, stop, ready, streams.Out, streams.ErrOut)
-	if err != nil {
-		return err
+	// One forwarder, and so one connection to the pod, per port: client-go
+	// drops the whole connection when one port's stream fails (nobody
+	// listens on it), and the user's other ports must keep working. A
+	// forwarder whose connection was lost is started again on the same
+	// local port.
+	errs := make(chan error, len(ports))
+	for _, spec := range ports {
+		go func() { errs <- forwardPort(dialer, o.address, spec, stop, streams) }()
 	}
-	return fw.ForwardPorts()
+	var first error
+	for range ports {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			stopOnce()
+		}
+	}
+	return first
+}
+
+// forwardPort forwards one [LOCAL:]REMOTE port until stop is closed,
+// reconnecting after a lost connection.
+func forwardPort(dialer streamhttp.Dialer, addresses []string, spec string, stop chan struct{}, streams genericiooptions.IOStreams) error {
+	quiet := genericiooptions.IOStreams{Out: io.Discard, ErrOut: streams.ErrOut}
+	out := streams
+	for {
+		ready := make(chan struct{})
+		fw, err := portforward.NewOnAddressesForStreaming(dialer, addresses, []string{spec}, stop, ready, out.Out, out.ErrOut)
+		if err != nil {
+			return err
+		}
+		err = fw.ForwardPorts()
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		select {
+		case <-ready:
+		default:
+			// It never listened: the pod or the local port is not usable.
+			return err
+		}
+		got, gerr := fw.GetPorts()
+		if gerr != nil || len(got) != 1 {
+			return err
+		}
+		p := fmt.Sprintf("%d:%d", got[0].Local, got[0].Remote)
+		fmt.Fprintf(streams.ErrOut, "Reconnecting port %s: %v\n", p, err)
+		// The same local port again, and the "Forwarding from" lines once.
+		spec, out = p, quiet
+	}
 }
 
 // checkPortSpec checks [LOCAL:]REMOTE as kubectl does for a pod: numbers

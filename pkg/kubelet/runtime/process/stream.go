@@ -27,6 +27,10 @@ var _ runtime.StreamServer = &Runtime{}
 // background child holding the pipe) before the streams are cut.
 const outputGrace = time.Second
 
+// initialSizeWait is how long a terminal exec waits for the client's
+// terminal size before starting at the default size.
+const initialSizeWait = 500 * time.Millisecond
+
 // runningContainer checks that id is a running container of this runtime.
 func (r *Runtime) runningContainer(id string) error {
 	r.mu.Lock()
@@ -123,7 +127,17 @@ func execPipes(command *exec.Cmd, s runtime.Streams) error {
 // (so its process group is its pid), resized as the client's terminal is.
 func (r *Runtime) execTTY(command *exec.Cmd, s runtime.Streams) error {
 	command.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	ptmx, err := pty.Start(command)
+	// A client with a terminal sends its size first: start the command on
+	// a terminal of that size, so what it prints first fits.
+	var size *pty.Winsize
+	select {
+	case s, ok := <-s.Resize:
+		if ok {
+			size = &pty.Winsize{Rows: s.Height, Cols: s.Width}
+		}
+	case <-time.After(initialSizeWait):
+	}
+	ptmx, err := pty.StartWithSize(command, size)
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,10 @@ func (r *streamREST) remoteCommand(ctx context.Context, pod *core.Pod, path stri
 	loc := info.URL(path, q)
 	handler := newUpgradeHandler(loc, info, responder)
 	streams := translator.Options{Stdin: stdin, Stdout: stdout, Stderr: stderr, Tty: tty}
-	ws := translator.NewStreamTranslatorHandler(loc, info.Transport, 0, streams)
+	// The translator reports a failure to reach the kubelet inside the
+	// WebSocket, after the upgrade, as an internal error with the
+	// transport's message: make that message name the node.
+	ws := translator.NewStreamTranslatorHandler(loc, &kubeletTransport{RoundTripper: info.Transport, node: info.Node}, 0, streams)
 	return translator.NewTranslatingHandler(handler, ws, wsstream.IsWebSocketRequestWithStreamCloseProtocol), nil
 }
 
@@ -204,6 +207,24 @@ type kubeletErrorResponder struct {
 func (e *kubeletErrorResponder) Error(_ http.ResponseWriter, _ *http.Request, err error) {
 	e.responder.Error(kubeletError(e.node, e.hostPort, err))
 }
+
+// kubeletTransport maps the errors of reaching node's kubelet as
+// kubeletError does.
+type kubeletTransport struct {
+	http.RoundTripper
+	node string
+}
+
+func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.RoundTripper.RoundTrip(req)
+	if err != nil {
+		return nil, kubeletError(t.node, req.URL.Host, err)
+	}
+	return resp, nil
+}
+
+// WrappedRoundTripper lets the SPDY dialer find the TLS configuration.
+func (t *kubeletTransport) WrappedRoundTripper() http.RoundTripper { return t.RoundTripper }
 
 // runningPod returns the pod, which must be bound and running.
 func (r *streamREST) runningPod(ctx context.Context, name, what string) (*core.Pod, error) {
