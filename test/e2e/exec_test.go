@@ -20,7 +20,7 @@ import (
 
 	"github.com/creack/pty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/rest"
 
 	"skiff.dev/skiff/test/e2e/framework"
 )
@@ -295,12 +295,23 @@ spec:
 		// Over SPDY the refusal comes before the upgrade, as an HTTP status.
 		u := server.AdminClient(t).CoreV1alpha1().RESTClient().Post().Namespace("default").Resource("pods").Name("shell").
 			SubResource("exec").Param("command", "true").Param("stdout", "true").URL()
-		spdy, err := remotecommand.NewSPDYExecutor(server.AdminConfig(t), "POST", u)
+		tlsConfig, err := rest.TLSConfigFor(server.AdminConfig(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = spdy.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: io.Discard})
-		if !apierrors.IsServiceUnavailable(err) || !strings.Contains(err.Error(), "node n1") {
+		tlsConfig.NextProtos = []string{"http/1.1"}
+		req, _ := http.NewRequest(http.MethodPost, u.String(), nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "SPDY/3.1")
+		req.Header.Set("X-Stream-Protocol-Version", "v4.channel.k8s.io")
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "node n1") {
+			err = fmt.Errorf("%s: %s", resp.Status, body)
 			t.Errorf("exec upgrade with the kubelet gone: %v; want 503 naming node n1", err)
 		}
 	})

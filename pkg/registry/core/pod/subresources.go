@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -167,7 +169,7 @@ func (r *PortForwardREST) Connect(ctx context.Context, name string, opts runtime
 		q.Add("port", strconv.Itoa(int(p)))
 	}
 	loc := info.URL("/portForward/"+pod.Namespace+"/"+pod.Name, q)
-	handler := newUpgradeHandler(loc, info, responder)
+	handler := newUpgradeHandler(loc, newKubeletDial(info), responder)
 	// A WebSocket client tunnels SPDY through the WebSocket; the kubelet
 	// gets plain SPDY.
 	return translator.NewTranslatingHandler(handler, translator.NewTunnelingHandler(handler), wsstream.IsWebSocketRequestWithTunnelingProtocol), nil
@@ -181,50 +183,79 @@ func (r *streamREST) remoteCommand(ctx context.Context, pod *core.Pod, path stri
 		return nil, err
 	}
 	loc := info.URL(path, q)
-	handler := newUpgradeHandler(loc, info, responder)
+	handler := newUpgradeHandler(loc, newKubeletDial(info), responder)
 	streams := translator.Options{Stdin: stdin, Stdout: stdout, Stderr: stderr, Tty: tty}
 	// The translator reports a failure to reach the kubelet inside the
-	// WebSocket, after the upgrade, as an internal error with the
-	// transport's message: make that message name the node.
-	ws := translator.NewStreamTranslatorHandler(loc, &kubeletTransport{RoundTripper: info.Transport, node: info.Node}, 0, streams)
+	// WebSocket, after the upgrade, as an internal error with the dial
+	// error's message, which kubeletDial makes name the node.
+	ws := translator.NewStreamTranslatorHandler(loc, newKubeletDial(info).transport, 0, streams)
 	return translator.NewTranslatingHandler(handler, ws, wsstream.IsWebSocketRequestWithStreamCloseProtocol), nil
 }
 
 // newUpgradeHandler is the upgrade-aware proxy to the kubelet, whose
 // failures to reach the kubelet are 503 or 502 naming the node.
-func newUpgradeHandler(loc *url.URL, info *ConnectionInfo, responder rest.Responder) http.Handler {
-	return proxy.NewUpgradeAwareHandler(loc, info.Transport, false, true,
-		&kubeletErrorResponder{node: info.Node, hostPort: loc.Host, responder: responder})
+func newUpgradeHandler(loc *url.URL, dial *kubeletDial, responder rest.Responder) http.Handler {
+	return proxy.NewUpgradeAwareHandler(loc, dial.transport, false, true,
+		&kubeletErrorResponder{dial: dial, hostPort: loc.Host, responder: responder})
+}
+
+// kubeletDial is the kubelet transport of one request, whose dial errors
+// are mapped by kubeletError and kept: the upgrade-aware proxy and the
+// stream translator both flatten the error they get into a message, so
+// the responder answers the kept one, with its status code.
+type kubeletDial struct {
+	node      string
+	transport http.RoundTripper
+	mu        sync.Mutex
+	err       error
+}
+
+func newKubeletDial(info *ConnectionInfo) *kubeletDial {
+	d := &kubeletDial{node: info.Node, transport: info.Transport}
+	ht, ok := info.Transport.(*http.Transport)
+	if !ok {
+		return d
+	}
+	t := ht.Clone()
+	dial := t.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			err = kubeletError(d.node, addr, err)
+			d.mu.Lock()
+			d.err = err
+			d.mu.Unlock()
+			return nil, err
+		}
+		return conn, nil
+	}
+	d.transport = t
+	return d
+}
+
+func (d *kubeletDial) dialError() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
 }
 
 // kubeletErrorResponder answers a failed dial or upgrade as kubeletError
 // maps it, instead of the generic 500.
 type kubeletErrorResponder struct {
-	node, hostPort string
-	responder      rest.Responder
+	dial      *kubeletDial
+	hostPort  string
+	responder rest.Responder
 }
 
 func (e *kubeletErrorResponder) Error(_ http.ResponseWriter, _ *http.Request, err error) {
-	e.responder.Error(kubeletError(e.node, e.hostPort, err))
-}
-
-// kubeletTransport maps the errors of reaching node's kubelet as
-// kubeletError does.
-type kubeletTransport struct {
-	http.RoundTripper
-	node string
-}
-
-func (t *kubeletTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.RoundTripper.RoundTrip(req)
-	if err != nil {
-		return nil, kubeletError(t.node, req.URL.Host, err)
+	if dialErr := e.dial.dialError(); dialErr != nil {
+		err = dialErr
 	}
-	return resp, nil
+	e.responder.Error(kubeletError(e.dial.node, e.hostPort, err))
 }
-
-// WrappedRoundTripper lets the SPDY dialer find the TLS configuration.
-func (t *kubeletTransport) WrappedRoundTripper() http.RoundTripper { return t.RoundTripper }
 
 // runningPod returns the pod, which must be bound and running.
 func (r *streamREST) runningPod(ctx context.Context, name, what string) (*core.Pod, error) {
