@@ -18,7 +18,6 @@ import (
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/endpoints/filters"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
-	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	translator "k8s.io/apiserver/pkg/util/proxy"
 	"k8s.io/streaming/pkg/httpstream/wsstream"
@@ -33,12 +32,17 @@ import (
 // has its streams translated to SPDY here, and a WebSocket port-forward
 // client has its SPDY tunnelled, by k8s.io/apiserver's translators.
 
+// podGetter reads pods: the pod store.
+type podGetter interface {
+	Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error)
+}
+
 // upgradeableMethods: GET for WebSockets (browsers can only GET), POST for SPDY.
 var upgradeableMethods = []string{"GET", "POST"}
 
 // streamREST holds what the three subresources share.
 type streamREST struct {
-	store *genericregistry.Store
+	store podGetter
 	conn  ConnectionInfoGetter
 	// authz re-authorizes a WebSocket request (a GET, authorized as get)
 	// as create, which is what the subresources need whatever the method.
