@@ -84,6 +84,19 @@ spec:
 apiVersion: core.skiff.dev/v1alpha1
 kind: Pod
 metadata:
+  name: reader
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox
+    stdin: true
+    stdinOnce: true
+    command: ["sh", "-c", "while read line; do echo \"read: $line\"; done; echo stdin closed"]
+---
+apiVersion: core.skiff.dev/v1alpha1
+kind: Pod
+metadata:
   name: nowhere
 spec:
   nodeSelector: {no-such: node}
@@ -161,6 +174,16 @@ spec:
 		if !strings.Contains(got, "33 111") || !strings.Contains(got, "got typed") {
 			t.Errorf("terminal showed %q; want the size 33 111 and the echoed line", got)
 		}
+	})
+
+	t.Run("attach -i joins the container's stdin and stdout", func(t *testing.T) {
+		waitForPodField(t, k, "reader", "{.status.phase}", regexp.MustCompile(`^Running$`))
+		out, errOut, code := run("one\ntwo\n", "attach", "-i", "reader")
+		// stdinOnce: the end of the client's stdin is the container's.
+		if code != 0 || out != "read: one\nread: two\nstdin closed\n" {
+			t.Errorf("attach: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		waitForPodField(t, k, "reader", "{.status.phase}", regexp.MustCompile(`^Succeeded$`))
 	})
 
 	t.Run("an exec its client abandons leaves no process", func(t *testing.T) {
