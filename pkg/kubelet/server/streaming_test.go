@@ -69,7 +69,16 @@ func (streamRuntime) RemovePod(context.Context, types.UID) error { return nil }
 
 type streamingRuntime struct{ streamRuntime }
 
-func (streamingRuntime) Exec(_ context.Context, pod *v1alpha1.Pod, c *v1alpha1.Container, id string, cmd []string, s runtime.Streams) error {
+// abandoned is closed when a "block" exec's context ends.
+var abandoned = make(chan struct{})
+
+func (streamingRuntime) Exec(ctx context.Context, pod *v1alpha1.Pod, c *v1alpha1.Container, id string, cmd []string, s runtime.Streams) error {
+	if cmd[0] == "block" {
+		fmt.Fprint(s.Stdout, "started\n")
+		<-ctx.Done()
+		close(abandoned)
+		return ctx.Err()
+	}
 	if cmd[0] == "fail" {
 		fmt.Fprint(s.Stderr, "failing")
 		return utilexec.CodeExitError{Err: errors.New("exit 4"), Code: 4}
@@ -214,5 +223,31 @@ func TestStreamingUnsupportedRuntime(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /containerLogs: %d, want the next handler's 404", resp.StatusCode)
+	}
+}
+
+// An exec whose client goes away has its context ended, so the runtime
+// kills the command: a hijacked connection's request context would
+// otherwise live on.
+func TestStreamingExecAbandoned(t *testing.T) {
+	srv := newStreamingServer(t, streamingRuntime{})
+	exec, err := remotecommand.NewSPDYExecutor(&rest.Config{Host: srv.URL}, "POST",
+		execURL(t, srv, "/exec/default/web/app", url.Values{"command": {"block"}, "output": {"1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	go func() { _ = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: pw}) }()
+	buf := make([]byte, 8)
+	if _, err := io.ReadFull(pr, buf); err != nil || string(buf) != "started\n" {
+		t.Fatalf("read %q: %v", buf, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cancel() // the client goes away
+	select {
+	case <-abandoned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the runtime's exec context did not end when its client went away")
 	}
 }
