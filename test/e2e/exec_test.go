@@ -21,6 +21,8 @@ import (
 	"github.com/creack/pty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/utils/exec"
 
 	"skiff.dev/skiff/test/e2e/framework"
 )
@@ -139,6 +141,22 @@ spec:
 		}
 	})
 
+	t.Run("exec over SPDY, as older clients speak it, returns the exit code", func(t *testing.T) {
+		u := server.AdminClient(t).CoreV1alpha1().RESTClient().Post().Namespace("default").Resource("pods").Name("shell").
+			SubResource("exec").Param("command", "sh").Param("command", "-c").Param("command", "echo spdy; exit 5").
+			Param("stdout", "true").URL()
+		spdy, err := remotecommand.NewSPDYExecutor(server.AdminConfig(t), "POST", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		err = spdy.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: &out})
+		var exit utilexec.ExitError
+		if !errors.As(err, &exit) || exit.ExitStatus() != 5 || out.String() != "spdy\n" {
+			t.Errorf("SPDY exec: %v, output %q; want exit code 5 and spdy", err, out.String())
+		}
+	})
+
 	t.Run("exec -i passes stdin", func(t *testing.T) {
 		out, errOut, code := run("line one\nline two\n", "exec", "-i", "shell", "--", "wc", "-l")
 		if code != 0 || strings.TrimSpace(out) != "2" {
@@ -155,14 +173,14 @@ spec:
 			t.Fatal(err)
 		}
 		defer term.Close()
-		output := make(chan string, 1)
-		go func() {
-			var all strings.Builder
-			_, _ = io.Copy(&all, term)
-			output <- all.String()
-		}()
-		// The remote terminal has the local one's size once stty printed it.
-		time.Sleep(2 * time.Second)
+		var seen framework.Output
+		copied := make(chan struct{})
+		go func() { _, _ = io.Copy(&seen, term); close(copied) }()
+		// The remote terminal has the local one's size: stty says so
+		// before the command reads the line typed.
+		framework.WaitFor(t, 20*time.Second, "stty size on the remote terminal", func() (bool, error) {
+			return strings.Contains(seen.String(), "33 111"), nil
+		})
 		fmt.Fprint(term, "typed\r")
 		err = cmd.Wait()
 		var ee *exec.ExitError
@@ -170,7 +188,8 @@ spec:
 			t.Errorf("exit: %v, want code 7", err)
 		}
 		term.Close()
-		got := <-output
+		<-copied
+		got := seen.String()
 		if !strings.Contains(got, "33 111") || !strings.Contains(got, "got typed") {
 			t.Errorf("terminal showed %q; want the size 33 111 and the echoed line", got)
 		}
@@ -184,6 +203,28 @@ spec:
 			t.Errorf("attach: exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 		waitForPodField(t, k, "reader", "{.status.phase}", regexp.MustCompile(`^Succeeded$`))
+	})
+
+	t.Run("Ctrl-C in exec -it goes to the remote command", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := plugin(ctx, server.Kubeconfig, "exec", "-it", "shell", "--", "sh", "-c", `trap 'echo interrupted; exit 9' INT; echo waiting; while :; do sleep 0.1; done`)
+		term, err := pty.Start(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer term.Close()
+		var seen framework.Output
+		go func() { _, _ = io.Copy(&seen, term) }()
+		framework.WaitFor(t, 20*time.Second, "the remote command to wait", func() (bool, error) {
+			return strings.Contains(seen.String(), "waiting"), nil
+		})
+		fmt.Fprint(term, "\x03") // Ctrl-C, in the local terminal's raw mode
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 9 {
+			t.Errorf("exit: %v, want the remote trap's 9; terminal showed %q", err, seen.String())
+		}
 	})
 
 	t.Run("an exec its client abandons leaves no process", func(t *testing.T) {

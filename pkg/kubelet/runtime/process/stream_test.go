@@ -97,6 +97,25 @@ func TestExecStreams(t *testing.T) {
 		}
 	})
 
+	t.Run("a terminal resized while the command runs", func(t *testing.T) {
+		var out buffer
+		resize := make(chan remotecommand.TerminalSize)
+		done := make(chan error, 1)
+		go func() {
+			done <- r.Exec(context.Background(), pod, c, id, []string{"sh", "-c", "stty size; sleep 1; stty size"},
+				runtime.Streams{Stdin: strings.NewReader(""), Stdout: &out, TTY: true, Resize: resize})
+		}()
+		resize <- remotecommand.TerminalSize{Width: 80, Height: 24}
+		for !strings.Contains(out.String(), "24 80") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		resize <- remotecommand.TerminalSize{Width: 120, Height: 40}
+		close(resize)
+		if err := <-done; err != nil || !strings.Contains(out.String(), "40 120") {
+			t.Errorf("exec: %v, output %q; want the new size", err, out.String())
+		}
+	})
+
 	t.Run("an abandoned exec is killed with what it started", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		pr, pw := io.Pipe()
