@@ -155,11 +155,14 @@ func (r *Runtime) execTTY(command *exec.Cmd, s runtime.Streams) error {
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
+		// The terminal is read even when the client wants no output, or
+		// the command would block once its buffer is full. Reading ends
+		// with EIO once everything holding the terminal has exited.
+		var out io.Writer = io.Discard
 		if s.Stdout != nil {
-			// Reading the terminal ends with EIO once the command and
-			// everything holding the terminal have exited.
-			_, _ = io.Copy(s.Stdout, ptmx)
+			out = s.Stdout
 		}
+		_, _ = io.Copy(out, ptmx)
 	}()
 	err = command.Wait()
 	select {
