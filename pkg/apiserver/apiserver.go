@@ -47,7 +47,8 @@ func init() {
 
 // ExtraConfig is what skiff adds to the generic server's configuration.
 type ExtraConfig struct {
-	// KubeletTransport reaches kubelets for pods/log; nil disables it.
+	// KubeletTransport reaches kubelets for pods/log, exec, attach and
+	// portforward; nil disables them.
 	KubeletTransport http.RoundTripper
 	// EventTTL is how long an event lives after its last update.
 	EventTTL time.Duration
@@ -131,7 +132,7 @@ func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	pods, err := pod.NewStorage(Scheme, optsGetter, nodes, pod.KubeletConnection{Transport: c.extra.KubeletTransport})
+	pods, err := pod.NewStorage(Scheme, optsGetter, nodes, pod.KubeletConnection{Transport: c.extra.KubeletTransport}, c.generic.Authorization.Authorizer)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +152,14 @@ func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
 		"pods/status":  pods.Status,
 		"pods/binding": pods.Binding,
 		"pods/log":     pods.Log,
-		"bindings":     pods.Binding,
-		"nodes":        nodes,
-		"nodes/status": nodeStatus,
-		"leases":       leases,
+		// Streams into pods, proxied to the kubelet.
+		"pods/exec":        pods.Exec,
+		"pods/attach":      pods.Attach,
+		"pods/portforward": pods.PortForward,
+		"bindings":         pods.Binding,
+		"nodes":            nodes,
+		"nodes/status":     nodeStatus,
+		"leases":           leases,
 
 		"priorityclasses": priorityClasses,
 	}, nil

@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/bench/stats"
@@ -49,6 +50,9 @@ const (
 // Env is what every scenario runs against.
 type Env struct {
 	Client clientset.Interface
+	// Config is the client's connection, for scenarios that open streams
+	// (exec); nil where none does.
+	Config *rest.Config
 	// Kube reaches the core/v1 API: the scenario's namespace is created
 	// with it, and its events deleted. Nil skips both.
 	Kube kubernetes.Interface

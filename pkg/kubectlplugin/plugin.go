@@ -1,6 +1,7 @@
 // Package kubectlplugin is `kubectl skiff`, a kubectl plugin for what stock
 // kubectl hard-codes to the core/v1 group and so cannot do with skiff's
-// core.skiff.dev kinds: logs, cordon, uncordon, drain and run. Each command
+// core.skiff.dev kinds: logs, exec, attach, port-forward, cordon, uncordon,
+// drain, rollout and run. Each command
 // lives in a file of its own; all share kubectl's connection flags
 // (cli-runtime's ConfigFlags), so the user's kubeconfig, context and
 // namespace apply as they do to kubectl.
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 )
@@ -23,6 +25,9 @@ type Factory interface {
 	Client() (clientset.Interface, error)
 	// Namespace is the -n flag, else the context's namespace, else default.
 	Namespace() (string, error)
+	// RESTConfig is the user's connection, for the streaming commands
+	// (exec, attach, port-forward), which dial it themselves.
+	RESTConfig() (*rest.Config, error)
 }
 
 // configFactory reads kubectl's connection flags.
@@ -40,6 +45,14 @@ func (f configFactory) Client() (clientset.Interface, error) {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
 	return client, nil
+}
+
+func (f configFactory) RESTConfig() (*rest.Config, error) {
+	cfg, err := f.flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	return cfg, nil
 }
 
 func (f configFactory) Namespace() (string, error) {
@@ -79,6 +92,9 @@ apply, delete, ...) works with stock kubectl.`,
 		newDrainCommand(f, streams),
 		newRunCommand(f, streams),
 		newRolloutCommand(f, streams),
+		newExecCommand(f, streams),
+		newAttachCommand(f, streams),
+		newPortForwardCommand(f, streams),
 	)
 	return cmd
 }

@@ -66,6 +66,17 @@ func TestKubeletCRIRuntimeWithContainerd(t *testing.T) {
 		})
 	})
 
+	t.Run("kubectl skiff exec runs a command in the container through containerd's streaming server", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := k.Command(ctx, framework.BinDir(t), "skiff", "exec", "-i", "hello", "--", "sh", "-c", `read line; echo "in the container: $line $(cat /proc/1/cmdline | tr '\0' ' ')"; exit 4`)
+		cmd.Stdin = strings.NewReader("typed\n")
+		out, err := cmd.Output()
+		if code := cmd.ProcessState.ExitCode(); code != 4 || !strings.Contains(string(out), "in the container: typed") {
+			t.Errorf("exec: exit %d (%v), output %q; want code 4 and the container's answer", code, err, out)
+		}
+	})
+
 	t.Run("exit 3 with restartPolicy Never ends Failed with exit code 3", func(t *testing.T) {
 		k.MustRun(t, criPod("fails", "Never", busyboxImage, "echo bye; exit 3"), "apply", "-f", "-")
 		waitForPodField(t, k, "fails", "{.status.phase}", regexp.MustCompile(`^Failed$`))

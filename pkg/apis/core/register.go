@@ -34,6 +34,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Lease{}, &LeaseList{},
 		&PodLogOptions{},
 		&PriorityClass{}, &PriorityClassList{},
+		&PodExecOptions{}, &PodAttachOptions{}, &PodPortForwardOptions{},
 	)
 	return nil
 }

@@ -124,6 +124,10 @@ type Container struct {
 	LivenessProbe   *Probe
 	ReadinessProbe  *Probe
 	StartupProbe    *Probe
+
+	Stdin     bool
+	StdinOnce bool
+	TTY       bool
 }
 
 // Probe is a health check the kubelet runs against a container.
@@ -630,3 +634,39 @@ const (
 	// SystemNodeCritical is the class of node-critical pods.
 	SystemNodeCritical = SystemPriorityClassPrefix + "node-critical"
 )
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodExecOptions are the query parameters of pods/exec.
+type PodExecOptions struct {
+	metav1.TypeMeta
+
+	Stdin     bool
+	Stdout    bool
+	Stderr    bool
+	TTY       bool
+	Container string
+	Command   []string
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodAttachOptions are the query parameters of pods/attach.
+type PodAttachOptions struct {
+	metav1.TypeMeta
+
+	Stdin     bool
+	Stdout    bool
+	Stderr    bool
+	TTY       bool
+	Container string
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodPortForwardOptions are the query parameters of pods/portforward.
+type PodPortForwardOptions struct {
+	metav1.TypeMeta
+
+	Ports []int32
+}

@@ -106,6 +106,16 @@ func TestAuthorize(t *testing.T) {
 		{name: "a user may not list pods", attrs: res(alice, "list", "default", "pods", "", ""), allow: false},
 		{name: "a user may not create a binding", attrs: res(alice, "create", "default", "pods", "binding", "unbound"), allow: false},
 
+		// streams into pods: masters only, as upstream's default roles
+		{name: "a master execs into a pod", attrs: res(master, "create", "default", "pods", "exec", "on-n1"), allow: true},
+		{name: "a node may not exec into its own pod", attrs: res(node1, "create", "default", "pods", "exec", "on-n1"), allow: false},
+		{name: "a node may not attach to its own pod", attrs: res(node1, "create", "default", "pods", "attach", "on-n1"), allow: false},
+		{name: "a node may not port-forward to its own pod", attrs: res(node1, "create", "default", "pods", "portforward", "on-n1"), allow: false},
+		{name: "a node may not open an exec WebSocket (get)", attrs: res(node1, "get", "default", "pods", "exec", "on-n1"), allow: false},
+		{name: "the scheduler may not exec into a pod", attrs: res(scheduler, "create", "default", "pods", "exec", "on-n1"), allow: false},
+		{name: "the scheduler may not port-forward to a pod", attrs: res(scheduler, "create", "default", "pods", "portforward", "on-n1"), allow: false},
+		{name: "a user may not exec into a pod", attrs: res(alice, "create", "default", "pods", "exec", "on-n1"), allow: false},
+
 		// a kubelet
 		{name: "a node reads nodes", attrs: res(node1, "list", "", "nodes", "", ""), allow: true},
 		{name: "a node reads another node", attrs: res(node1, "get", "", "nodes", "", "n2"), allow: true},
@@ -278,6 +288,7 @@ func TestAuthorizeControllerManager(t *testing.T) {
 		{"it may not bind pods", res(cm, "create", "default", "pods", "binding", "p"), false},
 		{"it may not write pod status", res(cm, "update", "default", "pods", "status", "p"), false},
 		{"it may not read pod logs", res(cm, "get", "default", "pods", "log", "p"), false},
+		{"it may not exec into pods", res(cm, "create", "default", "pods", "exec", "p"), false},
 		// the namespace controller
 		{"the namespace controller removes its finalizer", in("", "update", "", "namespaces", "finalize", "x"), true},
 		{"the namespace controller marks progress", in("", "update", "", "namespaces", "status", "x"), true},

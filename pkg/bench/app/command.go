@@ -88,6 +88,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		churnCommand(g),
 		deployCommand(g),
 		nodeFailureCommand(g),
+		execCommand(g),
 	)
 	return cmd
 }
@@ -234,8 +235,11 @@ func scenarioCommand(g *globalOptions, name, short, long string, run scenarioFun
 			// prints what it measured; a second one kills the process.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// Scenarios that open streams dial with the config themselves.
+			cfg, _ := g.restConfig()
 			e := bench.Env{
 				Client:    client,
+				Config:    cfg,
 				Kube:      kube,
 				Progress:  cmd.ErrOrStderr(),
 				Namespace: g.namespace,
@@ -313,4 +317,22 @@ func applyRateLimit(cfg *rest.Config, qps float32, burst int) {
 		burst = max(int(2*qps), 1)
 	}
 	cfg.QPS, cfg.Burst = qps, burst
+}
+
+func execCommand(g *globalOptions) *cobra.Command {
+	o := bench.ExecOptions{Execs: 200, ForwardMiB: 256}
+	cmd := scenarioCommand(g, "exec", "Measure exec round trips and port-forward throughput into a pod",
+		`Starts one pod (sh sleeping; it needs a process-runtime kubelet on this machine),
+runs --execs times the equivalent of 'kubectl skiff exec POD -- true' one after
+another (WebSocket, SPDY fallback, through the API server to the kubelet), then
+port-forwards to a port behind which this process sends --forward-mib MiB.
+
+Figures: exec round trip (request to exit code) p50/p90/p99/max, and
+port-forward throughput in MB/s over loopback.`,
+		func(ctx context.Context, e bench.Env) (*report.Result, error) { return bench.Exec(ctx, e, o) })
+	fs := cmd.Flags()
+	fs.IntVar(&o.Execs, "execs", o.Execs, "Number of execs of true, one after another.")
+	fs.IntVar(&o.ForwardMiB, "forward-mib", o.ForwardMiB, "MiB carried by the port-forward connection.")
+	fs.StringVar(&o.Node, "node", o.Node, "Put the pod on this node (spec.nodeName); by default the scheduler places it.")
+	return cmd
 }

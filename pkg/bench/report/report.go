@@ -26,6 +26,7 @@ const (
 	Pods          = "pods"
 	Count         = "count"
 	MiB           = "MiB"
+	MBPerSecond   = "MB/s"
 )
 
 // Figure is one measured number.

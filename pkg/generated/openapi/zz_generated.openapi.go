@@ -434,9 +434,12 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		corev1alpha1.PodAffinity{}.OpenAPIModelName():                       schema_pkg_apis_core_v1alpha1_PodAffinity(ref),
 		corev1alpha1.PodAffinityTerm{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodAffinityTerm(ref),
 		corev1alpha1.PodAntiAffinity{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodAntiAffinity(ref),
+		corev1alpha1.PodAttachOptions{}.OpenAPIModelName():                  schema_pkg_apis_core_v1alpha1_PodAttachOptions(ref),
 		corev1alpha1.PodCondition{}.OpenAPIModelName():                      schema_pkg_apis_core_v1alpha1_PodCondition(ref),
+		corev1alpha1.PodExecOptions{}.OpenAPIModelName():                    schema_pkg_apis_core_v1alpha1_PodExecOptions(ref),
 		corev1alpha1.PodList{}.OpenAPIModelName():                           schema_pkg_apis_core_v1alpha1_PodList(ref),
 		corev1alpha1.PodLogOptions{}.OpenAPIModelName():                     schema_pkg_apis_core_v1alpha1_PodLogOptions(ref),
+		corev1alpha1.PodPortForwardOptions{}.OpenAPIModelName():             schema_pkg_apis_core_v1alpha1_PodPortForwardOptions(ref),
 		corev1alpha1.PodSpec{}.OpenAPIModelName():                           schema_pkg_apis_core_v1alpha1_PodSpec(ref),
 		corev1alpha1.PodStatus{}.OpenAPIModelName():                         schema_pkg_apis_core_v1alpha1_PodStatus(ref),
 		corev1alpha1.PodTemplateSpec{}.OpenAPIModelName():                   schema_pkg_apis_core_v1alpha1_PodTemplateSpec(ref),
@@ -20508,6 +20511,27 @@ func schema_pkg_apis_core_v1alpha1_Container(ref common.ReferenceCallback) commo
 							Ref:         ref(corev1alpha1.Probe{}.OpenAPIModelName()),
 						},
 					},
+					"stdin": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stdin keeps a stdin open for the container, which `kubectl skiff attach -i` writes to; without it the container reads EOF.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"stdinOnce": {
+						SchemaProps: spec.SchemaProps{
+							Description: "StdinOnce closes the container's stdin after the first attach that used it has ended, as core/v1's.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"tty": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TTY gives the container a terminal (needs stdin): its output comes as one stream, and attach can resize it.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
 				},
 				Required: []string{"name", "image"},
 			},
@@ -22038,6 +22062,68 @@ func schema_pkg_apis_core_v1alpha1_PodAntiAffinity(ref common.ReferenceCallback)
 	}
 }
 
+func schema_pkg_apis_core_v1alpha1_PodAttachOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodAttachOptions are the query parameters of pods/attach, as core/v1's.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"stdin": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stdin passes the client's standard input to the container.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"stdout": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stdout returns the container's standard output.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"stderr": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stderr returns the container's standard error.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"tty": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TTY says the client expects the container's terminal.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"container": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Container to attach to; may be left out when the pod has one.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_core_v1alpha1_PodCondition(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -22094,6 +22180,88 @@ func schema_pkg_apis_core_v1alpha1_PodCondition(ref common.ReferenceCallback) co
 		},
 		Dependencies: []string{
 			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PodExecOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodExecOptions are the query parameters of pods/exec, as core/v1's.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"stdin": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stdin passes the client's standard input to the command.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"stdout": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stdout returns the command's standard output.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"stderr": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Stderr returns the command's standard error.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"tty": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TTY runs the command on a terminal.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"container": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Container to run the command in; may be left out when the pod has one.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"command": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Command and its arguments, one query parameter each.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"command"},
+			},
+		},
 	}
 }
 
@@ -22228,6 +22396,52 @@ func schema_pkg_apis_core_v1alpha1_PodLogOptions(ref common.ReferenceCallback) c
 		},
 		Dependencies: []string{
 			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_core_v1alpha1_PodPortForwardOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PodPortForwardOptions are the query parameters of pods/portforward, as core/v1's.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"ports": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Ports to forward; required by a WebSocket client, which opens one pair of channels per port at once.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"integer"},
+										Format: "int32",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
 	}
 }
 

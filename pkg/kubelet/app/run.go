@@ -48,7 +48,8 @@ func NewKubeletCommand() *cobra.Command {
 		Short: "Run a node's pods and report them to the skiff API server",
 		Long: `skiff-kubelet registers a Node, keeps its Lease fresh, runs the pods bound to
 it through a container runtime (host processes, a CRI runtime, or a fake) and
-reports their status. It serves container logs over HTTPS to the API server.`,
+reports their status. It serves container logs, exec, attach and
+port-forward over HTTPS to the API server.`,
 		Flags: o.Flags(),
 		Run:   func(ctx context.Context) error { return Run(ctx, o) },
 	}.Command()
@@ -240,6 +241,7 @@ func runNode(ctx context.Context, o *Options, c clients) error {
 			return err
 		}
 		handler := server.NewHandler(&kubelet.LogSource{Pods: pods.Lister(), Runtime: rt}, healthy, m.Handler())
+		handler = server.NewStreamingHandler(&kubelet.StreamSource{Pods: pods.Lister(), Runtime: rt}, rt, handler)
 		cfg := server.Config{
 			Address: o.Address, Port: int(o.Port), TLSCertFile: o.TLSCertFile, TLSPrivateKeyFile: o.TLSPrivateKeyFile,
 			ClientCAFile: o.ClientCAFile, ServingHosts: []string{o.NodeName, nodeIP, "localhost", "127.0.0.1"},

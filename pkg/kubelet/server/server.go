@@ -1,6 +1,7 @@
 // Package server is the kubelet's HTTPS endpoint: container logs at
 // /containerLogs/{namespace}/{pod}/{container} (what the API server's
-// pods/log proxies to), /healthz and /metrics. Every request is
+// pods/log proxies to), /exec, /attach and /portForward (streaming.go, what
+// pods/exec, attach and portforward proxy to), /healthz and /metrics. Every request is
 // authenticated and then authorized by the API server (auth.go), so only
 // the API server's kubelet client and admins get in.
 package server

@@ -37,6 +37,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&Lease{}, &LeaseList{},
 		&PodLogOptions{},
 		&PriorityClass{}, &PriorityClassList{},
+		&PodExecOptions{}, &PodAttachOptions{}, &PodPortForwardOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

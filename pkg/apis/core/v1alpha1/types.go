@@ -291,6 +291,19 @@ type Container struct {
 	// container is restarted, as for a failed liveness probe.
 	// +optional
 	StartupProbe *Probe `json:"startupProbe,omitempty"`
+
+	// Stdin keeps a stdin open for the container, which `kubectl skiff
+	// attach -i` writes to; without it the container reads EOF.
+	// +optional
+	Stdin bool `json:"stdin,omitempty"`
+	// StdinOnce closes the container's stdin after the first attach that
+	// used it has ended, as core/v1's.
+	// +optional
+	StdinOnce bool `json:"stdinOnce,omitempty"`
+	// TTY gives the container a terminal (needs stdin): its output comes
+	// as one stream, and attach can resize it.
+	// +optional
+	TTY bool `json:"tty,omitempty"`
 }
 
 // Probe is a health check the kubelet runs against a container, as core/v1's.
@@ -1191,4 +1204,70 @@ type PriorityClassList struct {
 
 	// Items is the list of priority classes.
 	Items []PriorityClass `json:"items"`
+}
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodExecOptions are the query parameters of pods/exec, as core/v1's.
+type PodExecOptions struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Stdin passes the client's standard input to the command.
+	// +optional
+	Stdin bool `json:"stdin,omitempty"`
+	// Stdout returns the command's standard output.
+	// +optional
+	Stdout bool `json:"stdout,omitempty"`
+	// Stderr returns the command's standard error.
+	// +optional
+	Stderr bool `json:"stderr,omitempty"`
+	// TTY runs the command on a terminal.
+	// +optional
+	TTY bool `json:"tty,omitempty"`
+	// Container to run the command in; may be left out when the pod has one.
+	// +optional
+	Container string `json:"container,omitempty"`
+	// Command and its arguments, one query parameter each.
+	// +listType=atomic
+	Command []string `json:"command"`
+}
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodAttachOptions are the query parameters of pods/attach, as core/v1's.
+type PodAttachOptions struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Stdin passes the client's standard input to the container.
+	// +optional
+	Stdin bool `json:"stdin,omitempty"`
+	// Stdout returns the container's standard output.
+	// +optional
+	Stdout bool `json:"stdout,omitempty"`
+	// Stderr returns the container's standard error.
+	// +optional
+	Stderr bool `json:"stderr,omitempty"`
+	// TTY says the client expects the container's terminal.
+	// +optional
+	TTY bool `json:"tty,omitempty"`
+	// Container to attach to; may be left out when the pod has one.
+	// +optional
+	Container string `json:"container,omitempty"`
+}
+
+// +k8s:conversion-gen:explicit-from=net/url.Values
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// PodPortForwardOptions are the query parameters of pods/portforward, as
+// core/v1's.
+type PodPortForwardOptions struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Ports to forward; required by a WebSocket client, which opens one
+	// pair of channels per port at once.
+	// +optional
+	// +listType=atomic
+	Ports []int32 `json:"ports,omitempty"`
 }

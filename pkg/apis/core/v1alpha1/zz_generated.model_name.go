@@ -197,8 +197,18 @@ func (in PodAntiAffinity) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodAttachOptions) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodAttachOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodCondition) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodCondition"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodExecOptions) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodExecOptions"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -209,6 +219,11 @@ func (in PodList) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PodLogOptions) OpenAPIModelName() string {
 	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodLogOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PodPortForwardOptions) OpenAPIModelName() string {
+	return "dev.skiff.skiff.pkg.apis.core.v1alpha1.PodPortForwardOptions"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

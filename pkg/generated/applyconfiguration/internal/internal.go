@@ -314,6 +314,15 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: startupProbe
       type:
         namedType: dev.skiff.skiff.pkg.apis.core.v1alpha1.Probe
+    - name: stdin
+      type:
+        scalar: boolean
+    - name: stdinOnce
+      type:
+        scalar: boolean
+    - name: tty
+      type:
+        scalar: boolean
     - name: workingDir
       type:
         scalar: string

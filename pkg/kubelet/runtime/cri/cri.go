@@ -358,6 +358,9 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 		// knows which spec a container runs.
 		Annotations: map[string]string{AnnotationContainerHash: runtime.HashContainer(c)},
 		LogPath:     filepath.Join(c.Name, strconv.Itoa(int(attempt))+".log"),
+		Stdin:       c.Stdin,
+		StdinOnce:   c.StdinOnce,
+		Tty:         c.TTY,
 	}
 	if err := os.MkdirAll(filepath.Join(sandboxCfg.LogDirectory, c.Name), 0o755); err != nil {
 		return "", fmt.Errorf("create container log directory: %w", err)

@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 
@@ -88,14 +89,15 @@ func (o *output) openReadEnds(logPath string) error {
 	return nil
 }
 
-// copy copies both streams into the log until their writers are gone; the
-// returned channel is closed when both are done.
-func (o *output) copy() <-chan struct{} {
+// copy copies both streams into the log, and to the clients attached to
+// att, until their writers are gone; the returned channel is closed when
+// both are done.
+func (o *output) copy(att *attachments) <-chan struct{} {
 	w := logs.NewWriter(o.log, nil)
 	done := make(chan struct{})
 	errs := make(chan error, 2)
-	go func() { errs <- w.Copy(logs.Stdout, o.stdout) }()
-	go func() { errs <- w.Copy(logs.Stderr, o.stderr) }()
+	go func() { errs <- w.Copy(logs.Stdout, io.TeeReader(o.stdout, att.writer(true))) }()
+	go func() { errs <- w.Copy(logs.Stderr, io.TeeReader(o.stderr, att.writer(false))) }()
 	go func() {
 		for range 2 {
 			if err := <-errs; err != nil && !errors.Is(err, os.ErrClosed) {

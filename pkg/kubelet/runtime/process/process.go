@@ -97,6 +97,14 @@ type container struct {
 	exited chan struct{}
 	// saveMu orders the writes of this container's state file.
 	saveMu sync.Mutex
+	// att are the clients attached to the container's output.
+	att attachments
+	// stdin is the kubelet's end of the pipe that is the stdin of a
+	// container with stdin: true, which attach writes to; nil otherwise,
+	// after a stdinOnce attach, and in an adopted container (the pipe died
+	// with the kubelet that made it).
+	stdinMu sync.Mutex
+	stdin   *os.File
 }
 
 // New returns a process runtime on opts.RootDir, adopting the containers a
@@ -235,8 +243,17 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 	if err != nil {
 		return "", err
 	}
+	var stdinRead, stdinWrite *os.File
+	if c.Stdin {
+		if stdinRead, stdinWrite, err = os.Pipe(); err != nil {
+			out.closeChildEnds()
+			out.close()
+			return fail(fmt.Errorf("create stdin pipe: %w", err))
+		}
+	}
 	cmd := &exec.Cmd{
 		Path:   path,
+		Stdin:  stdinRead,
 		Args:   argv,
 		Env:    environ,
 		Dir:    workDir,
@@ -248,7 +265,13 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 	}
 	startErr := cmd.Start()
 	out.closeChildEnds()
+	if stdinRead != nil {
+		stdinRead.Close()
+	}
 	if startErr != nil {
+		if stdinWrite != nil {
+			stdinWrite.Close()
+		}
 		out.close()
 		return fail(fmt.Errorf("start %s: %w", argv[0], startErr))
 	}
@@ -262,7 +285,7 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 	}
 	rec.PID, rec.ProcStart = cmd.Process.Pid, st.startTime
 	rec.State, rec.StartedAt = runtime.StateRunning, time.Now()
-	cont := &container{rec: rec, exited: make(chan struct{})}
+	cont := &container{rec: rec, exited: make(chan struct{}), stdin: stdinWrite}
 	r.mu.Lock()
 	r.containers[id] = cont
 	r.mu.Unlock()
@@ -276,7 +299,7 @@ func (r *Runtime) StartContainer(ctx context.Context, pod *v1alpha1.Pod, c *v1al
 
 // watchChild waits for a process this kubelet started.
 func (r *Runtime) watchChild(c *container, cmd *exec.Cmd, out *output) {
-	copied := out.copy()
+	copied := out.copy(&c.att)
 	err := cmd.Wait()
 	code, signal := int32(0), int32(0)
 	if err != nil {
@@ -306,7 +329,7 @@ func (r *Runtime) watchAdopted(c *container) {
 	if err != nil {
 		klog.ErrorS(err, "Reattaching to container output; its further output is lost", "containerID", c.rec.ID)
 	} else {
-		copied = out.copy()
+		copied = out.copy(&c.att)
 	}
 	for sameProcessAlive(c.rec.PID, c.rec.ProcStart) {
 		time.Sleep(PollInterval)
@@ -328,6 +351,7 @@ func (r *Runtime) finish(c *container, out *output, copied <-chan struct{}, code
 		}
 		out.close()
 	}
+	c.closeStdin()
 	reason := "Completed"
 	if code != 0 {
 		reason = "Error"

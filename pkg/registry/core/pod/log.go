@@ -3,10 +3,6 @@ package pod
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
-	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,24 +15,11 @@ import (
 	"skiff.dev/skiff/pkg/apis/core"
 )
 
-// NodeGetter finds a node by name; the log proxy asks it where a pod's
-// kubelet listens.
-type NodeGetter interface {
-	Get(ctx context.Context, name string, options *metav1.GetOptions) (runtime.Object, error)
-}
-
-// KubeletConnection is how the API server reaches kubelets: a transport that
-// presents the API server's kubelet-client certificate.
-type KubeletConnection struct {
-	Transport http.RoundTripper
-}
-
 // LogREST is pods/log: it streams a container's log from the kubelet of the
 // node the pod runs on.
 type LogREST struct {
-	store   *genericregistry.Store
-	nodes   NodeGetter
-	kubelet KubeletConnection
+	store *genericregistry.Store
+	conn  ConnectionInfoGetter
 	// params encodes the options for the kubelet, in the version it decodes.
 	params runtime.ParameterCodec
 }
@@ -88,59 +71,23 @@ func (r *LogREST) Get(ctx context.Context, name string, opts runtime.Object) (ru
 	if pod.Spec.NodeName == "" {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
 	}
-	loc, err := r.kubeletURL(ctx, pod.Spec.NodeName, pod.Namespace, pod.Name, container, logOpts)
+	info, err := r.conn.GetConnectionInfo(ctx, pod.Spec.NodeName)
 	if err != nil {
 		return nil, err
 	}
-	if r.kubelet.Transport == nil {
-		return nil, apierrors.NewServiceUnavailable("this API server has no kubelet client configured")
+	q, err := r.kubeletQuery(logOpts)
+	if err != nil {
+		return nil, err
 	}
+	loc := info.URL(fmt.Sprintf("/containerLogs/%s/%s/%s", pod.Namespace, pod.Name, container), q)
 	return &kubeletStreamer{node: pod.Spec.NodeName, LocationStreamer: &genericrest.LocationStreamer{
 		Location:        loc,
-		Transport:       r.kubelet.Transport,
+		Transport:       info.Transport,
 		ContentType:     "text/plain",
 		Flush:           logOpts.Follow,
 		ResponseChecker: genericrest.NewGenericHttpResponseChecker(core.Resource("pods/log"), pod.Name),
 		RedirectChecker: genericrest.PreventRedirects,
 	}}, nil
-}
-
-// kubeletURL is the kubelet's containerLogs URL for the container, on the
-// node's preferred address and its advertised kubelet port.
-func (r *LogREST) kubeletURL(ctx context.Context, nodeName, namespace, podName, container string, o *core.PodLogOptions) (*url.URL, error) {
-	obj, err := r.nodes.Get(ctx, nodeName, &metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("find node %s of pod %s/%s: %w", nodeName, namespace, podName, err)
-	}
-	node := obj.(*core.Node)
-	host := NodeAddress(node)
-	port := node.Status.DaemonEndpoints.KubeletEndpoint.Port
-	if host == "" || port <= 0 {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s has not reported its kubelet's address and port", nodeName))
-	}
-	q, err := r.kubeletQuery(o)
-	if err != nil {
-		return nil, err
-	}
-	return &url.URL{
-		Scheme:   "https",
-		Host:     net.JoinHostPort(host, strconv.Itoa(int(port))),
-		Path:     fmt.Sprintf("/containerLogs/%s/%s/%s", namespace, podName, container),
-		RawQuery: q.Encode(),
-	}, nil
-}
-
-// NodeAddress picks the address to reach a node at, in upstream's order of
-// preference.
-func NodeAddress(node *core.Node) string {
-	for _, t := range []core.NodeAddressType{core.NodeInternalIP, core.NodeExternalIP, core.NodeInternalDNS, core.NodeExternalDNS, core.NodeHostName} {
-		for _, a := range node.Status.Addresses {
-			if a.Type == t && a.Address != "" {
-				return a.Address
-			}
-		}
-	}
-	return ""
 }
 
 // chooseContainer returns the named container, or the only one when none is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -21,6 +22,10 @@ type Storage struct {
 	Status  *status.REST
 	Binding *BindingREST
 	Log     *LogREST
+	// Exec, Attach and PortForward proxy streams to the pod's kubelet.
+	Exec        *ExecREST
+	Attach      *AttachREST
+	PortForward *PortForwardREST
 }
 
 // REST is the main pods endpoint.
@@ -41,8 +46,9 @@ func (*REST) Categories() []string { return []string{"skiff", "all"} }
 
 // NewStorage builds the pod endpoints on optsGetter's storage. nodes is
 // where the log proxy finds the node a pod runs on, and kubeletTransport how
-// it reaches that node's kubelet.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, nodes NodeGetter, kubelet KubeletConnection) (*Storage, error) {
+// it reaches that node's kubelet; authz authorizes the streaming
+// subresources' WebSocket upgrades as create.
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, nodes NodeGetter, kubelet KubeletConnection, authz authorizer.Authorizer) (*Storage, error) {
 	s := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &core.Pod{} },
@@ -69,10 +75,15 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, no
 		return nil, fmt.Errorf("complete pod storage: %w", err)
 	}
 
+	conn := &NodeConnectionInfoGetter{Nodes: nodes, Kubelet: kubelet}
+	streams := streamREST{store: store, conn: conn, authz: authz}
 	return &Storage{
-		Pod:     &REST{rules.Store{Store: store}},
-		Status:  status.NewREST(store, NewStatusStrategy(s)),
-		Binding: &BindingREST{store: store},
-		Log:     &LogREST{store: store, nodes: nodes, kubelet: kubelet, params: runtime.NewParameterCodec(scheme)},
+		Exec:        &ExecREST{streams},
+		Attach:      &AttachREST{streams},
+		PortForward: &PortForwardREST{streams},
+		Pod:         &REST{rules.Store{Store: store}},
+		Status:      status.NewREST(store, NewStatusStrategy(s)),
+		Binding:     &BindingREST{store: store},
+		Log:         &LogREST{store: store, conn: conn, params: runtime.NewParameterCodec(scheme)},
 	}, nil
 }

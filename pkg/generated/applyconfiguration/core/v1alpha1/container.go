@@ -60,6 +60,15 @@ type ContainerApplyConfiguration struct {
 	// succeeds once; when it fails failureThreshold times in a row the
 	// container is restarted, as for a failed liveness probe.
 	StartupProbe *ProbeApplyConfiguration `json:"startupProbe,omitempty"`
+	// Stdin keeps a stdin open for the container, which `kubectl skiff
+	// attach -i` writes to; without it the container reads EOF.
+	Stdin *bool `json:"stdin,omitempty"`
+	// StdinOnce closes the container's stdin after the first attach that
+	// used it has ended, as core/v1's.
+	StdinOnce *bool `json:"stdinOnce,omitempty"`
+	// TTY gives the container a terminal (needs stdin): its output comes
+	// as one stream, and attach can resize it.
+	TTY *bool `json:"tty,omitempty"`
 }
 
 // ContainerApplyConfiguration constructs a declarative configuration of the Container type for use with
@@ -175,5 +184,29 @@ func (b *ContainerApplyConfiguration) WithReadinessProbe(value *ProbeApplyConfig
 // If called multiple times, the StartupProbe field is set to the value of the last call.
 func (b *ContainerApplyConfiguration) WithStartupProbe(value *ProbeApplyConfiguration) *ContainerApplyConfiguration {
 	b.StartupProbe = value
+	return b
+}
+
+// WithStdin sets the Stdin field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Stdin field is set to the value of the last call.
+func (b *ContainerApplyConfiguration) WithStdin(value bool) *ContainerApplyConfiguration {
+	b.Stdin = &value
+	return b
+}
+
+// WithStdinOnce sets the StdinOnce field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the StdinOnce field is set to the value of the last call.
+func (b *ContainerApplyConfiguration) WithStdinOnce(value bool) *ContainerApplyConfiguration {
+	b.StdinOnce = &value
+	return b
+}
+
+// WithTTY sets the TTY field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the TTY field is set to the value of the last call.
+func (b *ContainerApplyConfiguration) WithTTY(value bool) *ContainerApplyConfiguration {
+	b.TTY = &value
 	return b
 }
