@@ -76,6 +76,12 @@ func TestSkiffGroupsServeProtobuf(t *testing.T) {
 		t.Errorf("list accepting YAML = %d %s, want 200 YAML: %q", code, ct, truncate(body))
 	}
 
+	// CBOR is not offered (its feature gate is alpha and off): nothing to
+	// guard there.
+	if code, _, body := do(http.MethodPost, list, "application/json", "application/cbor", []byte{0xa0}); code != http.StatusUnsupportedMediaType {
+		t.Errorf("a CBOR body = %d, want 415: %q", code, truncate(body))
+	}
+
 	t.Run("a protobuf body creates", func(t *testing.T) {
 		pod := newPod("from-protobuf")
 		pod.APIVersion, pod.Kind = v1alpha1.SchemeGroupVersion.String(), "Pod"
