@@ -40,7 +40,10 @@ func CheckProtobufQuantities(data []byte, t reflect.Type) error {
 var resourceListType = reflect.TypeOf(ResourceList{})
 
 // plan lists, for one message type, the fields that can lead to a
-// ResourceList, by field number.
+// ResourceList, by field number. It is a decoding aid, not an API type.
+//
+// +k8s:deepcopy-gen=false
+// +k8s:openapi-gen=false
 type plan struct {
 	fields map[protowire.Number]*planField
 	// repeated counts the repeated message fields, each of which has a slot
@@ -48,6 +51,10 @@ type plan struct {
 	repeated int
 }
 
+// planField is one field of a plan.
+//
+// +k8s:deepcopy-gen=false
+// +k8s:openapi-gen=false
 type planField struct {
 	name string
 	// slot is the index counter of a repeated message field, -1 for others.
@@ -60,6 +67,9 @@ type planField struct {
 // costlyQuantityError names the field path of a costly quantity. The walk
 // builds the path on its way back up, so that a message that passes costs
 // no allocation.
+//
+// +k8s:deepcopy-gen=false
+// +k8s:openapi-gen=false
 type costlyQuantityError struct {
 	// reversed is the path, innermost field first.
 	reversed []string
