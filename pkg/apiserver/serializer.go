@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -17,8 +18,10 @@ import (
 // and their streaming watch forms. Tables come in JSON or YAML only: a
 // protobuf table request gets 406, as from kube-apiserver.
 //
-// A protobuf request body is checked for costly quantities before it is
-// decoded, as ResourceList.UnmarshalJSON checks a JSON one. The factory
+// A protobuf request body is checked before it is decoded: for costly
+// quantities, as ResourceList.UnmarshalJSON checks a JSON one, and for
+// elements that would take far more memory than the body (see
+// maxElementBytes). The factory
 // offers no CBOR (its feature gate, CBORServingAndStorage, is alpha and
 // skiff does not pass the CBOR serializer to the factory), so there is no
 // CBOR path to guard.
@@ -45,9 +48,16 @@ func (c guardedCodecs) SupportedMediaTypes() []runtime.SerializerInfo {
 	return out
 }
 
-// quantityGuard runs v1alpha1.CheckProtobufQuantities on a protobuf body
-// before the protobuf serializer decodes it.
+// quantityGuard runs v1alpha1.CheckProtobuf on a protobuf body before the
+// protobuf serializer decodes it.
 type quantityGuard struct{ runtime.Serializer }
+
+// maxElementBytes is how much memory the elements of the repeated fields
+// and maps of one body may take once decoded (decoding, growing slices and
+// converting then allocate a few times that). A pod of a hundred containers
+// takes 20 KiB; a body of empty elements, two bytes each on the wire, would
+// take a hundred times its size: gigabytes within the request size limit.
+const maxElementBytes = 4 << 20
 
 // protobufPrefix starts every Kubernetes protobuf body ("k8s\x00"), followed
 // by a runtime.Unknown message.
@@ -56,8 +66,12 @@ var protobufPrefix = []byte{0x6b, 0x38, 0x73, 0x00}
 func (g quantityGuard) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	if raw, gvk, ok := unknownEnvelope(data, defaults); ok {
 		if obj, err := Scheme.New(gvk); err == nil {
-			if err := v1alpha1.CheckProtobufQuantities(raw, reflect.TypeOf(obj)); err != nil {
+			elementBytes, err := v1alpha1.CheckProtobuf(raw, reflect.TypeOf(obj))
+			if err != nil {
 				return nil, &gvk, err
+			}
+			if elementBytes > maxElementBytes {
+				return nil, &gvk, fmt.Errorf("the elements of the lists and maps of this %d-byte body would take %d bytes once decoded, more than the %d allowed", len(data), elementBytes, maxElementBytes)
 			}
 		}
 	}

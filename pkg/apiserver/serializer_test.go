@@ -99,6 +99,9 @@ func TestBadProtobufBodiesAllocateLittle(t *testing.T) {
 		"a huge length in the type":        append(append([]byte{}, protobufPrefix...), huge(1)...),
 		"truncated":                        valid[:len(valid)-3],
 		"an unknown kind":                  envelope("core.skiff.dev/v1alpha1", "Pony", huge(2)),
+		// Each two bytes would be a 200-byte Container: 1.7 GiB unguarded.
+		"3 MiB of empty containers":    envelope("core.skiff.dev/v1alpha1", "Pod", field(2, bytes.Repeat([]byte{0x0a, 0x00}, 3<<20/2))),
+		"3 MiB of empty command words": envelope("core.skiff.dev/v1alpha1", "Pod", field(2, field(1, bytes.Repeat([]byte{0x22, 0x00}, 3<<20/2)))),
 	}
 	for decoderName, d := range decoders(t) {
 		for name, body := range cases {

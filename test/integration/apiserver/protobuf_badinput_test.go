@@ -84,6 +84,8 @@ func TestProtobufBadInput(t *testing.T) {
 		{name: "a node sent as a pod", path: pods, body: encode(node)},
 		{name: "an unknown kind", path: pods, body: envelope("core.skiff.dev/v1alpha1", "Pony", rawPod)},
 		{name: "an unknown group version", path: pods, body: envelope("nope.skiff.dev/v9", "Pod", rawPod)},
+		{name: "2 MiB of empty containers (200 MB of them once decoded)", path: pods,
+			body: envelope("core.skiff.dev/v1alpha1", "Pod", append(append([]byte{}, podMeta...), field(2, bytes.Repeat([]byte{0x0a, 0x00}, 1<<20))...)), wantIn: "once decoded"},
 		{name: "a costly quantity in a pod", path: pods, body: envelope("core.skiff.dev/v1alpha1", "Pod", costlyPod), wantIn: `spec.containers[0].resources.limits: resource \"cpu\"`},
 		{name: "a costly quantity in a replicaset's template", path: "/apis/apps.skiff.dev/v1alpha1/namespaces/" + ns + "/replicasets",
 			body: envelope("apps.skiff.dev/v1alpha1", "ReplicaSet", costlyRS), wantIn: `spec.template.spec.containers[0].resources.limits: resource \"memory\"`},

@@ -10,37 +10,49 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// CheckProtobufQuantities refuses a protobuf message of Go type t (a
-// versioned API type with go-to-protobuf's struct tags, such as Pod, Node or
-// apps.skiff.dev's Deployment) when a ResourceList anywhere in it holds a
-// quantity too costly to parse: the protobuf counterpart of
-// ResourceList.UnmarshalJSON. The generated Unmarshal code parses every
-// quantity with resource.ParseQuantity and offers no hook, so this walks the
-// wire format first, guided by the struct tags, and looks only at the fields
-// that can lead to a ResourceList; it allocates nothing for a message that
-// passes (once the type's plan is built). The error names the field path
-// and the resource. An element's index counts within one occurrence of its
-// enclosing message: a message given twice, which the decoder merges, is
-// counted from zero again (only a hand-made body does that).
+// CheckProtobuf looks at a protobuf message of Go type t (a versioned API
+// type with go-to-protobuf's struct tags, such as Pod, Node or
+// apps.skiff.dev's Deployment) before the generated code decodes it, and
+// returns what that decoding would cost beyond the message itself:
 //
-// Malformed data passes: the generated decoder rejects it, with its own
-// error.
-func CheckProtobufQuantities(data []byte, t reflect.Type) error {
+//   - an error when a ResourceList anywhere in it holds a quantity too costly
+//     to parse: the protobuf counterpart of ResourceList.UnmarshalJSON. The
+//     generated Unmarshal code parses every quantity with
+//     resource.ParseQuantity and offers no hook. The error names the field
+//     path and the resource;
+//   - elementBytes, the Go memory the elements of its repeated fields and
+//     maps take once decoded (the size of each element's type, not counting
+//     what it points to). A two-byte empty container becomes a Container
+//     struct hundreds of bytes long, so a body within the request size limit
+//     can ask for gigabytes; the caller compares this with a budget.
+//
+// It walks the wire format guided by the struct tags and allocates nothing
+// for a message that passes (once the type's plan is built). An element's
+// index in a path counts within one occurrence of its enclosing message: a
+// message given twice, which the decoder merges, is counted from zero again
+// (only a hand-made body does that). Malformed data is the decoder's to
+// refuse: the walk stops there, without an error.
+func CheckProtobuf(data []byte, t reflect.Type) (elementBytes uint64, err error) {
 	p := planFor(t)
-	if p == nil || len(p.fields) == 0 {
-		return nil
+	if p == nil {
+		return 0, nil
 	}
-	if err := p.check(data); err != nil {
-		return err
+	w := walk{}
+	if err := w.message(p, data, 0); err != nil {
+		return w.elementBytes, err
 	}
-	return nil
+	return w.elementBytes, nil
 }
 
-// resourceListType is what the walk looks for.
+// maxDepth bounds the walk's recursion. skiff's types nest a few levels;
+// only a recursive type could go deeper, and there the walk stops.
+const maxDepth = 64
+
+// resourceListType is where quantities are checked.
 var resourceListType = reflect.TypeOf(ResourceList{})
 
-// plan lists, for one message type, the fields that can lead to a
-// ResourceList, by field number. It is a decoding aid, not an API type.
+// plan lists the fields of one message type by field number. It is a
+// decoding aid, not an API type.
 //
 // +k8s:deepcopy-gen=false
 // +k8s:openapi-gen=false
@@ -59,9 +71,97 @@ type planField struct {
 	name string
 	// slot is the index counter of a repeated message field, -1 for others.
 	slot int
-	// list is true for a ResourceList; otherwise sub is the message's plan.
+	// elemSize is what one occurrence costs once decoded: the element type's
+	// size for a repeated field or a map entry, 0 for a singular field.
+	elemSize uint64
+	// packed is a repeated number, whose occurrence holds several elements
+	// of at least a byte each.
+	packed bool
+	// list is a ResourceList; sub is the plan of a message field.
 	list bool
 	sub  *plan
+}
+
+var plans sync.Map // reflect.Type -> *plan
+
+// planFor is t's plan, nil when t is not a struct.
+func planFor(t reflect.Type) *plan {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	p := buildPlan(t, map[reflect.Type]*plan{})
+	plans.Store(t, p)
+	return p
+}
+
+func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	if p, ok := building[t]; ok {
+		return p // a recursive type refers to its own plan
+	}
+	p := &plan{fields: map[protowire.Number]*planField{}}
+	building[t] = p
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		num, name, repeated, ok := parseProtobufTag(f.Tag.Get("protobuf"))
+		if !ok {
+			continue
+		}
+		pf := &planField{name: name, slot: -1}
+		ft := f.Type
+		switch {
+		case ft == resourceListType:
+			pf.list = true
+			pf.elemSize = uint64(ft.Key().Size() + ft.Elem().Size())
+		case ft.Kind() == reflect.Map:
+			pf.elemSize = uint64(ft.Key().Size() + ft.Elem().Size())
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() != reflect.Uint8:
+			elem := ft.Elem()
+			pf.elemSize = uint64(elem.Size())
+			for elem.Kind() == reflect.Pointer {
+				elem = elem.Elem()
+			}
+			if elem.Kind() == reflect.Struct {
+				pf.sub = buildPlan(elem, building)
+				pf.slot = p.repeated
+				p.repeated++
+			} else {
+				pf.packed = elem.Kind() != reflect.String
+			}
+		default:
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			pf.sub = buildPlan(ft, building)
+		}
+		if repeated || pf.list || pf.sub != nil || pf.elemSize > 0 {
+			p.fields[num] = pf
+		}
+	}
+	return p
+}
+
+// parseProtobufTag reads `protobuf:"bytes,2,rep,name=containers"`.
+func parseProtobufTag(tag string) (num protowire.Number, name string, repeated, ok bool) {
+	parts := strings.Split(tag, ",")
+	if len(parts) < 3 {
+		return 0, "", false, false
+	}
+	n, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return 0, "", false, false
+	}
+	for _, p := range parts[3:] {
+		if v, found := strings.CutPrefix(p, "name="); found {
+			name = v
+		}
+	}
+	return protowire.Number(n), name, parts[2] == "rep", true
 }
 
 // costlyQuantityError names the field path of a costly quantity. The walk
@@ -87,80 +187,18 @@ func (e *costlyQuantityError) Error() string {
 
 func (e *costlyQuantityError) Unwrap() error { return e.err }
 
-var plans sync.Map // reflect.Type -> *plan (nil when nothing leads to a ResourceList)
-
-// planFor is t's plan, nil when no ResourceList can be reached from t.
-func planFor(t reflect.Type) *plan {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if p, ok := plans.Load(t); ok {
-		return p.(*plan)
-	}
-	p := buildPlan(t, map[reflect.Type]bool{})
-	plans.Store(t, p)
-	return p
+// walk is the state of one CheckProtobuf.
+//
+// +k8s:deepcopy-gen=false
+// +k8s:openapi-gen=false
+type walk struct {
+	elementBytes uint64
 }
 
-func buildPlan(t reflect.Type, visiting map[reflect.Type]bool) *plan {
-	if t.Kind() != reflect.Struct || visiting[t] {
+func (w *walk) message(p *plan, b []byte, depth int) *costlyQuantityError {
+	if depth > maxDepth {
 		return nil
 	}
-	visiting[t] = true
-	defer delete(visiting, t)
-	p := &plan{fields: map[protowire.Number]*planField{}}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		num, name, repeated, ok := parseProtobufTag(f.Tag.Get("protobuf"))
-		if !ok {
-			continue
-		}
-		ft := f.Type
-		if ft.Kind() == reflect.Slice && ft.Elem().Kind() != reflect.Uint8 {
-			ft = ft.Elem()
-		}
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		switch {
-		case ft == resourceListType:
-			p.fields[num] = &planField{name: name, slot: -1, list: true}
-		case ft.Kind() == reflect.Struct:
-			if sub := buildPlan(ft, visiting); sub != nil {
-				pf := &planField{name: name, slot: -1, sub: sub}
-				if repeated {
-					pf.slot = p.repeated
-					p.repeated++
-				}
-				p.fields[num] = pf
-			}
-		}
-	}
-	if len(p.fields) == 0 {
-		return nil
-	}
-	return p
-}
-
-// parseProtobufTag reads `protobuf:"bytes,2,rep,name=containers"`.
-func parseProtobufTag(tag string) (num protowire.Number, name string, repeated, ok bool) {
-	parts := strings.Split(tag, ",")
-	if len(parts) < 3 || parts[0] != "bytes" {
-		return 0, "", false, false
-	}
-	n, err := strconv.Atoi(parts[1])
-	if err != nil {
-		return 0, "", false, false
-	}
-	for _, p := range parts[3:] {
-		if v, found := strings.CutPrefix(p, "name="); found {
-			name = v
-		}
-	}
-	return protowire.Number(n), name, parts[2] == "rep", true
-}
-
-func (p *plan) check(b []byte) *costlyQuantityError {
 	var fixed [8]int
 	counts := fixed[:]
 	if p.repeated > len(fixed) {
@@ -178,6 +216,9 @@ func (p *plan) check(b []byte) *costlyQuantityError {
 				return nil
 			}
 			b = b[n:]
+			if f != nil {
+				w.elementBytes += f.elemSize // one unpacked number
+			}
 			continue
 		}
 		v, n := protowire.ConsumeBytes(b)
@@ -185,16 +226,22 @@ func (p *plan) check(b []byte) *costlyQuantityError {
 			return nil
 		}
 		b = b[n:]
+		if f.packed {
+			w.elementBytes += f.elemSize * uint64(len(v))
+			continue
+		}
+		w.elementBytes += f.elemSize
 		index := -1
 		if f.slot >= 0 {
 			index = counts[f.slot]
 			counts[f.slot]++
 		}
 		var err *costlyQuantityError
-		if f.list {
+		switch {
+		case f.list:
 			err = checkResourceListEntry(v)
-		} else {
-			err = f.sub.check(v)
+		case f.sub != nil:
+			err = w.message(f.sub, v, depth+1)
 		}
 		if err != nil {
 			name := f.name

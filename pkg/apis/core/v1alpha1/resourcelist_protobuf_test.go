@@ -53,7 +53,7 @@ func TestProtobufResourceListRefusesCostlyQuantities(t *testing.T) {
 	for _, q := range costlyQuantities {
 		q = strings.Trim(q, `"`)
 		data := podWithRequests(t, q)
-		err := v1alpha1.CheckProtobufQuantities(data, podType)
+		_, err := v1alpha1.CheckProtobuf(data, podType)
 		if err == nil {
 			t.Errorf("%.60s: passed, want an error", q)
 			continue
@@ -62,14 +62,14 @@ func TestProtobufResourceListRefusesCostlyQuantities(t *testing.T) {
 			t.Errorf("%.60s: error %q should start with %q and stay short", q, err, want)
 		}
 		// Unguarded, the generated code would parse it.
-		withHangGuard(t, "the guard", func() { _ = v1alpha1.CheckProtobufQuantities(data, podType) })
+		withHangGuard(t, "the guard", func() { _, _ = v1alpha1.CheckProtobuf(data, podType) })
 	}
 }
 
 func TestProtobufResourceListPassesValidQuantities(t *testing.T) {
 	for _, q := range []string{"1", "100m", "1.5Gi", "1e3", "1E3", "5E", "1Ei", "9223372036854775807", "0.000000001", "1e-100", "1e100"} {
 		data := podWithRequests(t, q)
-		if err := v1alpha1.CheckProtobufQuantities(data, reflect.TypeOf(&v1alpha1.Pod{})); err != nil {
+		if _, err := v1alpha1.CheckProtobuf(data, reflect.TypeOf(&v1alpha1.Pod{})); err != nil {
 			t.Errorf("%s: %v", q, err)
 		}
 		var pod v1alpha1.Pod
@@ -92,7 +92,7 @@ func TestProtobufResourceListGuardsNodes(t *testing.T) {
 	}
 	status := field(2, resourceEntry("pods", "1e-2147483647")) // NodeStatus.allocatable
 	node = append(node, field(3, status)...)
-	err = v1alpha1.CheckProtobufQuantities(node, reflect.TypeOf(v1alpha1.Node{}))
+	_, err = v1alpha1.CheckProtobuf(node, reflect.TypeOf(v1alpha1.Node{}))
 	if err == nil || !strings.HasPrefix(err.Error(), `status.allocatable: resource "pods"`) {
 		t.Errorf("costly allocatable: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestProtobufResourceListLeavesMalformedDataToTheDecoder(t *testing.T) {
 		cases["truncated at "+string(rune('0'+i%10))+"/"+strings.Repeat("|", i/10)] = valid[:i]
 	}
 	for name, data := range cases {
-		if err := v1alpha1.CheckProtobufQuantities(data, reflect.TypeOf(v1alpha1.Pod{})); err != nil {
+		if _, err := v1alpha1.CheckProtobuf(data, reflect.TypeOf(v1alpha1.Pod{})); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -122,8 +122,38 @@ func TestProtobufResourceListLeavesMalformedDataToTheDecoder(t *testing.T) {
 func TestProtobufResourceListAllocatesNothing(t *testing.T) {
 	data := podWithRequests(t, "1")
 	podType := reflect.TypeOf(v1alpha1.Pod{})
-	_ = v1alpha1.CheckProtobufQuantities(data, podType) // builds the plan
-	if n := testing.AllocsPerRun(100, func() { _ = v1alpha1.CheckProtobufQuantities(data, podType) }); n != 0 {
+	_, _ = v1alpha1.CheckProtobuf(data, podType) // builds the plan
+	if n := testing.AllocsPerRun(100, func() { _, _ = v1alpha1.CheckProtobuf(data, podType) }); n != 0 {
 		t.Errorf("checking a pod made %v allocations, want none", n)
+	}
+}
+
+// TestProtobufElementBytes: what the elements of repeated fields cost once
+// decoded, which a body of many empty elements inflates.
+func TestProtobufElementBytes(t *testing.T) {
+	containerSize := uint64(reflect.TypeOf(v1alpha1.Container{}).Size())
+	cases := []struct {
+		name string
+		spec []byte
+		want uint64
+	}{
+		{name: "no containers", want: 0},
+		{name: "two containers", spec: append(field(1, nil), field(1, nil)...), want: 2 * containerSize},
+		{name: "a container with two command words", spec: field(1, append(field(4, []byte("a")), field(4, []byte("b"))...)),
+			want: containerSize + 2*uint64(reflect.TypeOf("").Size())},
+		{name: "a million empty containers", spec: bytes.Repeat(field(1, nil), 1<<20), want: 1 << 20 * containerSize},
+	}
+	for _, c := range cases {
+		pod, err := (&v1alpha1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.spec != nil {
+			pod = append(pod, field(2, c.spec)...)
+		}
+		got, err := v1alpha1.CheckProtobuf(pod, reflect.TypeOf(v1alpha1.Pod{}))
+		if err != nil || got != c.want {
+			t.Errorf("%s: %d bytes (err %v), want %d", c.name, got, err, c.want)
+		}
 	}
 }
