@@ -146,6 +146,11 @@ func TestSkiffGroupsServeProtobuf(t *testing.T) {
 		t.Fatal(err)
 	}
 	pods := schema.GroupVersionResource{Group: "core.skiff.dev", Version: "v1alpha1", Resource: "pods"}
+	// It lists as protobuf PartialObjectMetadataList first.
+	partial, err := mc.Resource(pods).Namespace(ns).List(testContext(t), metav1.ListOptions{})
+	if err != nil || len(partial.Items) != 3 {
+		t.Fatalf("list through the metadata client: %v (%d items, want 3)", err, len(partial.Items))
+	}
 	if err := mc.Resource(pods).Namespace(ns).DeleteCollection(testContext(t), metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
 		t.Fatalf("delete-collection through the metadata client: %v", err)
 	}
