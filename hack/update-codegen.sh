@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates every generated file: deepcopy, defaulters and conversions
-# beside the API types, OpenAPI definitions, and the clientset, listers,
-# informers and apply configurations under pkg/generated.
+# beside the API types, their protobuf serialization (generated.proto,
+# generated.pb.go and the protobuf struct tags, by hack/update-protobuf.sh),
+# OpenAPI definitions, and the clientset, listers, informers and apply
+# configurations under pkg/generated.
 set -o errexit -o nounset -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +19,11 @@ source "${CODEGEN_PKG}/kube_codegen.sh"
 
 BOILERPLATE="${ROOT}/hack/boilerplate.go.txt"
 
+# A generated.pb.go left from types since changed may no longer compile, and
+# would stop every generator from loading the package: it is removed first
+# and written anew after the helpers.
+rm -f pkg/apis/*/v*/generated.pb.go
+
 # apps.skiff.dev embeds core.skiff.dev's PodTemplateSpec: conversion-gen
 # finds its conversions in these peers.
 kube::codegen::gen_helpers \
@@ -24,6 +31,8 @@ kube::codegen::gen_helpers \
     --extra-peer-dir "${MODULE}/pkg/apis/core" \
     --extra-peer-dir "${MODULE}/pkg/apis/core/v1alpha1" \
     "${ROOT}/pkg/apis"
+
+hack/update-protobuf.sh
 
 # apimachinery's own types break a few API rules; those known violations are
 # recorded so that new ones in skiff's types fail the run.
@@ -60,8 +69,11 @@ MODELS_SCHEMA=$(mktemp)
 trap 'rm -f "${MODELS_SCHEMA}"' EXIT
 go run ./hack/tools/models-schema >"${MODELS_SCHEMA}"
 
+# The clientset asks for protobuf, which skiff-apiserver serves for every
+# resource; callers that want JSON set ContentType on their rest.Config.
 kube::codegen::gen_client \
     --with-watch \
+    --prefers-protobuf \
     --with-applyconfig \
     --applyconfig-openapi-schema "${MODELS_SCHEMA}" \
     --output-dir "${ROOT}/pkg/generated" \

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apiserver/pkg/admission"
@@ -33,8 +33,6 @@ import (
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
-	appsv1alpha1 "skiff.dev/skiff/pkg/apis/apps/v1alpha1"
-	"skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/apiserver"
 	"skiff.dev/skiff/pkg/apiserver/admission/defaulttolerationseconds"
 	"skiff.dev/skiff/pkg/apiserver/admission/namespacelifecycle"
@@ -103,7 +101,7 @@ func NewOptions() *Options {
 	o := &Options{
 		ServerRun:        genericoptions.NewServerRunOptions(),
 		SecureServing:    genericoptions.NewSecureServingOptions().WithLoopback(),
-		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, apiserver.Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion, appsv1alpha1.SchemeGroupVersion, corev1.SchemeGroupVersion))),
+		Etcd:             genericoptions.NewEtcdOptions(storagebackend.NewDefaultConfig(etcdPathPrefix, nil)),
 		Authentication:   genericoptions.NewDelegatingAuthenticationOptions(),
 		Authorization:    genericoptions.NewDelegatingAuthorizationOptions(),
 		DataDir:          "./skiff-data",
@@ -114,6 +112,9 @@ func NewOptions() *Options {
 	// Watches through an aggregating proxy share one HTTP/2 connection.
 	o.SecureServing.HTTP2MaxStreamsPerConnection = 1000
 	o.Etcd.StorageConfig.Transport.ServerList = nil
+	// Objects are stored as protobuf, as kube-apiserver stores its own:
+	// cheaper to decode than JSON. genericConfig builds the codec.
+	o.Etcd.DefaultStorageMediaType = runtime.ContentTypeProtobuf
 	// The health and version endpoints need no credentials, as upstream.
 	o.Authorization.AlwaysAllowPaths = []string{"/healthz", "/livez", "/readyz", "/version"}
 	return o
@@ -181,6 +182,9 @@ func (o *Options) Validate() error {
 	if _, err := o.MemoryLimitBytes(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := apiserver.StorageCodec(o.Etcd.DefaultStorageMediaType); err != nil {
+		errs = append(errs, fmt.Errorf("--storage-media-type: %w", err))
+	}
 	if (o.KubeletClientCertFile == "") != (o.KubeletClientKeyFile == "") {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
@@ -244,6 +248,11 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 	if err := o.SecureServing.ApplyTo(&gc.Config.SecureServing, &gc.Config.LoopbackClientConfig); err != nil {
 		return nil, fmt.Errorf("apply serving options: %w", err)
 	}
+	codec, err := apiserver.StorageCodec(o.Etcd.DefaultStorageMediaType)
+	if err != nil {
+		return nil, fmt.Errorf("--storage-media-type: %w", err)
+	}
+	o.Etcd.StorageConfig.Codec = codec
 	if err := o.Etcd.ApplyTo(&gc.Config); err != nil {
 		return nil, fmt.Errorf("apply etcd options: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"skiff.dev/skiff/pkg/bench"
 	"skiff.dev/skiff/pkg/bench/report"
+	"skiff.dev/skiff/pkg/client/contenttype"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 )
 
@@ -35,6 +36,9 @@ type globalOptions struct {
 	json       bool
 	keep       bool
 	timeout    time.Duration
+	// contentType is --kube-api-content-type: run once with each to
+	// compare protobuf with JSON.
+	contentType string
 
 	// newClient builds the client from the flags; tests replace it.
 	newClient func(*globalOptions) (clientset.Interface, error)
@@ -50,7 +54,7 @@ func NewCommand() *cobra.Command {
 
 // newCommand is NewCommand with the client constructor given, for tests.
 func newCommand(newClient func(*globalOptions) (clientset.Interface, error), newKube func(*globalOptions) (kubernetes.Interface, error)) *cobra.Command {
-	g := &globalOptions{timeout: bench.DefaultTimeout, newClient: newClient, newKube: newKube}
+	g := &globalOptions{timeout: bench.DefaultTimeout, contentType: contenttype.Default, newClient: newClient, newKube: newKube}
 	cmd := &cobra.Command{
 		Use:   "skiff-bench",
 		Short: "Measure a skiff cluster: create, schedule, start, list, watch and churn",
@@ -64,7 +68,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		SilenceUsage: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			verflag.PrintAndExitIfRequested()
-			return nil
+			return contenttype.Validate(g.contentType)
 		},
 	}
 	cmd.CompletionOptions.DisableDefaultCmd = true
@@ -77,6 +81,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 	fs.BoolVar(&g.json, "json", g.json, "Print the result as JSON instead of a table.")
 	fs.BoolVar(&g.keep, "keep", g.keep, "Keep the pods and nodes the scenario made.")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "How long to wait for the cluster (pods bound, running, events delivered) before giving up.")
+	contenttype.AddFlag(fs, &g.contentType)
 	verflag.AddFlags(fs)
 
 	cmd.AddCommand(
@@ -302,6 +307,7 @@ func (g *globalOptions) restConfig() (*rest.Config, error) {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
 	applyRateLimit(cfg, g.qps, g.burst)
+	contenttype.Apply(cfg, g.contentType)
 	cfg.UserAgent = "skiff-bench/" + version.Get().GitVersion
 	return cfg, nil
 }

@@ -71,6 +71,7 @@ func TestBadArgumentsAreRefused(t *testing.T) {
 		{"no pods", []string{"create", "--pods", "0"}, "--pods"},
 		{"more pods than the nodes hold", []string{"schedule", "--nodes", "1", "--pods", "500"}, "do not fit"},
 		{"unknown flag", []string{"list", "--pod", "3"}, "unknown flag"},
+		{"a content type other than protobuf or JSON", []string{"create", "--kube-api-content-type", "application/yaml"}, "--kube-api-content-type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

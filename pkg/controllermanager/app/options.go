@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 
+	"skiff.dev/skiff/pkg/client/contenttype"
 	"skiff.dev/skiff/pkg/client/leaderelection"
 	"skiff.dev/skiff/pkg/serving"
 )
@@ -24,6 +25,9 @@ type Options struct {
 	ClientConfig *rest.Config
 	KubeAPIQPS   float32
 	KubeAPIBurst int
+	// KubeAPIContentType is what the clients send and ask for: protobuf,
+	// or JSON as a fallback.
+	KubeAPIContentType string
 
 	// Controllers lists the controllers to run: "*" for every one that is
 	// on by default, "name" to enable, "-name" to disable.
@@ -53,6 +57,7 @@ func NewOptions() *Options {
 		// a burst.
 		KubeAPIQPS:                100,
 		KubeAPIBurst:              200,
+		KubeAPIContentType:        contenttype.Default,
 		Controllers:               []string{"*"},
 		LeaderElection:            leaderelection.NewConfig("skiff-controller-manager"),
 		NodeMonitorGracePeriod:    40 * time.Second,
@@ -74,6 +79,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringVar(&o.Master, "master", o.Master, "The address of the API server (overrides the server in --kubeconfig).")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second allowed to the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries allowed to the API server.")
+	contenttype.AddFlag(fs, &o.KubeAPIContentType)
 
 	fs = fss.FlagSet("generic")
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
@@ -112,6 +118,9 @@ func (o *Options) Validate() []error {
 	if o.KubeAPIQPS < 0 || o.KubeAPIBurst < 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps and --kube-api-burst must not be negative"))
 	}
+	if err := contenttype.Validate(o.KubeAPIContentType); err != nil {
+		errs = append(errs, err)
+	}
 	if o.NodeMonitorGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--node-monitor-grace-period must be positive, got %v", o.NodeMonitorGracePeriod))
 	}
@@ -130,7 +139,7 @@ func (o *Options) Validate() []error {
 }
 
 // RESTConfig returns ClientConfig, or loads --kubeconfig and --master, with
-// --kube-api-qps and --kube-api-burst applied.
+// --kube-api-qps, --kube-api-burst and --kube-api-content-type applied.
 func (o *Options) RESTConfig() (*rest.Config, error) {
 	var cfg *rest.Config
 	if o.ClientConfig != nil {
@@ -144,5 +153,6 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	}
 	cfg.QPS = o.KubeAPIQPS
 	cfg.Burst = o.KubeAPIBurst
+	contenttype.Apply(cfg, o.KubeAPIContentType)
 	return cfg, nil
 }

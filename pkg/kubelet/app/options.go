@@ -14,6 +14,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/contenttype"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	ClientConfig *rest.Config
 	KubeAPIQPS   float32
 	KubeAPIBurst int32
+	// KubeAPIContentType is what the clients send and ask for: protobuf,
+	// or JSON as a fallback.
+	KubeAPIContentType string
 	// EventQPS and EventBurst limit event writes, on a client of their own
 	// so events never hold up status writes.
 	EventQPS   float32
@@ -92,6 +96,7 @@ func NewOptions() *Options {
 		MaxPods:                  nodestatus.DefaultMaxPods,
 		EventQPS:                 50,
 		EventBurst:               100,
+		KubeAPIContentType:       contenttype.Default,
 
 		AuthenticationTokenWebhookCacheTTL:       2 * time.Minute,
 		AuthorizationWebhookCacheAuthorizedTTL:   5 * time.Minute,
@@ -106,6 +111,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path to the node's kubeconfig file, with the identity system:node:<node-name> in group system:nodes. Empty inside a pod: the pod's service account.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second to the API server. 0 means 50 for the node and 50 for each simulated node.")
 	fs.Int32Var(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries to the API server. 0 means twice the QPS.")
+	contenttype.AddFlag(fs, &o.KubeAPIContentType)
 	fs.Float32Var(&o.EventQPS, "event-qps", o.EventQPS, "Events written per second, on their own client.")
 	fs.Int32Var(&o.EventBurst, "event-burst", o.EventBurst, "Burst of events written.")
 
@@ -166,6 +172,9 @@ func (o *Options) Complete() error {
 // Validate reports every invalid setting.
 func (o *Options) Validate() error {
 	var errs []error
+	if err := contenttype.Validate(o.KubeAPIContentType); err != nil {
+		errs = append(errs, err)
+	}
 	switch o.Runtime {
 	case RuntimeProcess, RuntimeCRI, RuntimeFake:
 	default:

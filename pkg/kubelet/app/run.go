@@ -24,6 +24,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/cli"
+	"skiff.dev/skiff/pkg/client/contenttype"
 	"skiff.dev/skiff/pkg/client/events"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
@@ -112,17 +113,21 @@ func newEventsClient(o *Options) (kubernetes.Interface, error) {
 	return events.NewClient(cfg)
 }
 
-// restConfig is a copy of the kubelet's client configuration.
+// restConfig is a copy of the kubelet's client configuration, with
+// --kube-api-content-type applied.
 func restConfig(o *Options) (*rest.Config, error) {
+	var cfg *rest.Config
 	if o.ClientConfig != nil {
-		return rest.CopyConfig(o.ClientConfig), nil
+		cfg = rest.CopyConfig(o.ClientConfig)
+	} else {
+		// An empty --kubeconfig inside a pod means the pod's service
+		// account, as upstream components do.
+		var err error
+		if cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("load kubeconfig %q: %w", o.Kubeconfig, err)
+		}
 	}
-	// An empty --kubeconfig inside a pod means the pod's service account,
-	// as upstream components do.
-	cfg, err := clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %q: %w", o.Kubeconfig, err)
-	}
+	contenttype.Apply(cfg, o.KubeAPIContentType)
 	return cfg, nil
 }
 

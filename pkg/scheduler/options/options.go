@@ -12,6 +12,7 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/client/contenttype"
 	"skiff.dev/skiff/pkg/client/leaderelection"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 	"skiff.dev/skiff/pkg/serving"
@@ -35,6 +36,9 @@ type Options struct {
 
 	KubeAPIQPS   float32
 	KubeAPIBurst int
+	// KubeAPIContentType is what the clients send and ask for: protobuf,
+	// or JSON as a fallback.
+	KubeAPIContentType string
 
 	LeaderElection leaderelection.Config
 
@@ -50,10 +54,11 @@ func NewOptions() *Options {
 		Parallelism:   framework.DefaultParallelism,
 		// High enough that the API is never what limits scheduling: each
 		// pod costs one binding, and an event or status patch at most.
-		KubeAPIQPS:     5000,
-		KubeAPIBurst:   10000,
-		LeaderElection: leaderelection.NewConfig("skiff-scheduler"),
-		Serving:        serving.NewOptions("skiff-scheduler", DefaultSecurePort),
+		KubeAPIQPS:         5000,
+		KubeAPIBurst:       10000,
+		KubeAPIContentType: contenttype.Default,
+		LeaderElection:     leaderelection.NewConfig("skiff-scheduler"),
+		Serving:            serving.NewOptions("skiff-scheduler", DefaultSecurePort),
 	}
 	return o
 }
@@ -71,6 +76,7 @@ func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
 	fs.StringVar(&o.Master, "master", o.Master, "The address of the API server (overrides the server in --kubeconfig).")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Queries per second allowed to the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries allowed to the API server.")
+	contenttype.AddFlag(fs, &o.KubeAPIContentType)
 
 	fs = fss.FlagSet("scheduling")
 	fs.StringVar(&o.SchedulerName, "scheduler-name", o.SchedulerName, "Schedule only pending pods whose spec.schedulerName is this; it is also the source of the scheduler's events.")
@@ -110,14 +116,17 @@ func (o *Options) Validate() []error {
 	if o.KubeAPIBurst < 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must not be negative, got %d", o.KubeAPIBurst))
 	}
+	if err := contenttype.Validate(o.KubeAPIContentType); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, o.LeaderElection.Validate()...)
 	errs = append(errs, o.Serving.Validate()...)
 	return errs
 }
 
 // RESTConfig returns ClientConfig, or loads the client configuration from
-// --kubeconfig and --master, and applies --kube-api-qps and
-// --kube-api-burst.
+// --kubeconfig and --master, and applies --kube-api-qps,
+// --kube-api-burst and --kube-api-content-type.
 func (o *Options) RESTConfig() (*rest.Config, error) {
 	var cfg *rest.Config
 	if o.ClientConfig != nil {
@@ -131,5 +140,6 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 	}
 	cfg.QPS = o.KubeAPIQPS
 	cfg.Burst = o.KubeAPIBurst
+	contenttype.Apply(cfg, o.KubeAPIContentType)
 	return cfg, nil
 }

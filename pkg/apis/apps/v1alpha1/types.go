@@ -19,16 +19,16 @@ type ReplicaSet struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard object metadata.
 	// +optional
-	metav1.ObjectMeta `json:"metadata,omitempty"`
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// Spec is the desired state of the ReplicaSet.
 	// +optional
-	Spec ReplicaSetSpec `json:"spec,omitempty"`
+	Spec ReplicaSetSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 
 	// Status is the most recently observed state of the ReplicaSet, written by
 	// the controller manager through replicasets/status.
 	// +optional
-	Status ReplicaSetStatus `json:"status,omitempty"`
+	Status ReplicaSetStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -38,30 +38,30 @@ type ReplicaSetList struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard list metadata.
 	// +optional
-	metav1.ListMeta `json:"metadata,omitempty"`
+	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// Items is the list of ReplicaSets.
-	Items []ReplicaSet `json:"items"`
+	Items []ReplicaSet `json:"items" protobuf:"bytes,2,rep,name=items"`
 }
 
 // ReplicaSetSpec is the desired state of a ReplicaSet.
 type ReplicaSetSpec struct {
 	// Replicas is the number of pods wanted. Defaults to 1.
 	// +optional
-	Replicas *int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,1,opt,name=replicas"`
 
 	// MinReadySeconds is how long a new pod must be ready, with none of its
 	// containers crashing, to count as available. Defaults to 0.
 	// +optional
-	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty" protobuf:"varint,2,opt,name=minReadySeconds"`
 
 	// Selector selects the pods the ReplicaSet counts. It must match the
 	// template's labels and cannot change after creation.
-	Selector *metav1.LabelSelector `json:"selector"`
+	Selector *metav1.LabelSelector `json:"selector" protobuf:"bytes,3,opt,name=selector"`
 
 	// Template is the pod created when too few match the selector.
 	// +optional
-	Template corev1alpha1.PodTemplateSpec `json:"template,omitempty"`
+	Template corev1alpha1.PodTemplateSpec `json:"template,omitempty" protobuf:"bytes,4,opt,name=template"`
 }
 
 // ReplicaSetConditionType names a ReplicaSet condition.
@@ -76,43 +76,43 @@ const (
 // ReplicaSetCondition is one observed condition of a ReplicaSet.
 type ReplicaSetCondition struct {
 	// Type of the condition.
-	Type ReplicaSetConditionType `json:"type"`
+	Type ReplicaSetConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=ReplicaSetConditionType"`
 	// Status is True, False or Unknown.
-	Status corev1alpha1.ConditionStatus `json:"status"`
+	Status corev1alpha1.ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=skiff.dev/skiff/pkg/apis/core/v1alpha1.ConditionStatus"`
 	// LastTransitionTime is when the status last changed.
 	// +optional
-	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,3,opt,name=lastTransitionTime"`
 	// Reason is a CamelCase word for the last transition.
 	// +optional
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,4,opt,name=reason"`
 	// Message is a human-readable account of the last transition.
 	// +optional
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,5,opt,name=message"`
 }
 
 // ReplicaSetStatus is the observed state of a ReplicaSet.
 type ReplicaSetStatus struct {
 	// Replicas is the number of pods the selector matches and that are not
 	// being deleted.
-	Replicas int32 `json:"replicas"`
+	Replicas int32 `json:"replicas" protobuf:"varint,1,opt,name=replicas"`
 
 	// FullyLabeledReplicas is the number of those pods whose labels match the
 	// template's labels.
 	// +optional
-	FullyLabeledReplicas int32 `json:"fullyLabeledReplicas,omitempty"`
+	FullyLabeledReplicas int32 `json:"fullyLabeledReplicas,omitempty" protobuf:"varint,2,opt,name=fullyLabeledReplicas"`
 
 	// ReadyReplicas is the number of those pods that are ready.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas,omitempty" protobuf:"varint,3,opt,name=readyReplicas"`
 
 	// AvailableReplicas is the number of those pods ready for at least
 	// minReadySeconds.
 	// +optional
-	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	AvailableReplicas int32 `json:"availableReplicas,omitempty" protobuf:"varint,4,opt,name=availableReplicas"`
 
 	// ObservedGeneration is the metadata.generation this status describes.
 	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,5,opt,name=observedGeneration"`
 
 	// Conditions of the ReplicaSet.
 	// +optional
@@ -120,7 +120,7 @@ type ReplicaSetStatus struct {
 	// +listMapKey=type
 	// +patchMergeKey=type
 	// +patchStrategy=merge
-	Conditions []ReplicaSetCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []ReplicaSetCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,6,rep,name=conditions"`
 }
 
 // +genclient
@@ -135,16 +135,16 @@ type Deployment struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard object metadata.
 	// +optional
-	metav1.ObjectMeta `json:"metadata,omitempty"`
+	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// Spec is the desired state of the Deployment.
 	// +optional
-	Spec DeploymentSpec `json:"spec,omitempty"`
+	Spec DeploymentSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 
 	// Status is the most recently observed state of the Deployment, written
 	// by the controller manager through deployments/status.
 	// +optional
-	Status DeploymentStatus `json:"status,omitempty"`
+	Status DeploymentStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -154,49 +154,49 @@ type DeploymentList struct {
 	metav1.TypeMeta `json:",inline"`
 	// Standard list metadata.
 	// +optional
-	metav1.ListMeta `json:"metadata,omitempty"`
+	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// Items is the list of Deployments.
-	Items []Deployment `json:"items"`
+	Items []Deployment `json:"items" protobuf:"bytes,2,rep,name=items"`
 }
 
 // DeploymentSpec is the desired state of a Deployment.
 type DeploymentSpec struct {
 	// Replicas is the number of pods wanted. Defaults to 1.
 	// +optional
-	Replicas *int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty" protobuf:"varint,1,opt,name=replicas"`
 
 	// Selector selects the pods (and ReplicaSets) the Deployment owns. It must
 	// match the template's labels and cannot change after creation.
-	Selector *metav1.LabelSelector `json:"selector"`
+	Selector *metav1.LabelSelector `json:"selector" protobuf:"bytes,2,opt,name=selector"`
 
 	// Template is the pod the Deployment runs.
-	Template corev1alpha1.PodTemplateSpec `json:"template"`
+	Template corev1alpha1.PodTemplateSpec `json:"template" protobuf:"bytes,3,opt,name=template"`
 
 	// Strategy is how old pods are replaced by new ones.
 	// +optional
 	// +patchStrategy=retainKeys
-	Strategy DeploymentStrategy `json:"strategy,omitempty" patchStrategy:"retainKeys"`
+	Strategy DeploymentStrategy `json:"strategy,omitempty" patchStrategy:"retainKeys" protobuf:"bytes,4,opt,name=strategy"`
 
 	// MinReadySeconds is how long a new pod must be ready, with none of its
 	// containers crashing, to count as available. Defaults to 0.
 	// +optional
-	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty" protobuf:"varint,5,opt,name=minReadySeconds"`
 
 	// RevisionHistoryLimit is how many old ReplicaSets are kept for rollback.
 	// Defaults to 10.
 	// +optional
-	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty" protobuf:"varint,6,opt,name=revisionHistoryLimit"`
 
 	// Paused stops the controller from rolling out template changes.
 	// +optional
-	Paused bool `json:"paused,omitempty"`
+	Paused bool `json:"paused,omitempty" protobuf:"varint,7,opt,name=paused"`
 
 	// ProgressDeadlineSeconds is how long a rollout may make no progress
 	// before the Progressing condition turns False with reason
 	// ProgressDeadlineExceeded. Must exceed minReadySeconds. Defaults to 600.
 	// +optional
-	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty" protobuf:"varint,8,opt,name=progressDeadlineSeconds"`
 }
 
 // DeploymentStrategyType is how a Deployment replaces its pods.
@@ -215,12 +215,12 @@ const (
 type DeploymentStrategy struct {
 	// Type is Recreate or RollingUpdate. Defaults to RollingUpdate.
 	// +optional
-	Type DeploymentStrategyType `json:"type,omitempty"`
+	Type DeploymentStrategyType `json:"type,omitempty" protobuf:"bytes,1,opt,name=type,casttype=DeploymentStrategyType"`
 
 	// RollingUpdate holds the rolling update's parameters; only with type
 	// RollingUpdate.
 	// +optional
-	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
+	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty" protobuf:"bytes,2,opt,name=rollingUpdate"`
 }
 
 // RollingUpdateDeployment bounds a rolling update.
@@ -229,13 +229,13 @@ type RollingUpdateDeployment struct {
 	// replicas rounded down) may be unavailable during the update. Defaults
 	// to 25%. It may not be 0 when maxSurge is 0.
 	// +optional
-	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty" protobuf:"bytes,1,opt,name=maxUnavailable"`
 
 	// MaxSurge is how many pods (a number, or a percentage of replicas
 	// rounded up) may exist above replicas during the update. Defaults to
 	// 25%.
 	// +optional
-	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty" protobuf:"bytes,2,opt,name=maxSurge"`
 }
 
 // DeploymentConditionType names a Deployment condition.
@@ -253,50 +253,50 @@ const (
 // DeploymentCondition is one observed condition of a Deployment.
 type DeploymentCondition struct {
 	// Type of the condition.
-	Type DeploymentConditionType `json:"type"`
+	Type DeploymentConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=DeploymentConditionType"`
 	// Status is True, False or Unknown.
-	Status corev1alpha1.ConditionStatus `json:"status"`
+	Status corev1alpha1.ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=skiff.dev/skiff/pkg/apis/core/v1alpha1.ConditionStatus"`
 	// LastUpdateTime is when the condition was last written.
 	// +optional
-	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitempty"`
+	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitempty" protobuf:"bytes,3,opt,name=lastUpdateTime"`
 	// LastTransitionTime is when the status last changed.
 	// +optional
-	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastTransitionTime"`
 	// Reason is a CamelCase word for the last transition.
 	// +optional
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,5,opt,name=reason"`
 	// Message is a human-readable account of the last transition.
 	// +optional
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,6,opt,name=message"`
 }
 
 // DeploymentStatus is the observed state of a Deployment.
 type DeploymentStatus struct {
 	// ObservedGeneration is the metadata.generation this status describes.
 	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,1,opt,name=observedGeneration"`
 
 	// Replicas is the number of pods of every revision, not being deleted.
 	// +optional
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas int32 `json:"replicas,omitempty" protobuf:"varint,2,opt,name=replicas"`
 
 	// UpdatedReplicas is the number of those pods from the current template.
 	// +optional
-	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty" protobuf:"varint,3,opt,name=updatedReplicas"`
 
 	// ReadyReplicas is the number of those pods that are ready.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas,omitempty" protobuf:"varint,4,opt,name=readyReplicas"`
 
 	// AvailableReplicas is the number of those pods ready for at least
 	// minReadySeconds.
 	// +optional
-	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	AvailableReplicas int32 `json:"availableReplicas,omitempty" protobuf:"varint,5,opt,name=availableReplicas"`
 
 	// UnavailableReplicas is how many more pods must become available for the
 	// Deployment to have replicas available pods.
 	// +optional
-	UnavailableReplicas int32 `json:"unavailableReplicas,omitempty"`
+	UnavailableReplicas int32 `json:"unavailableReplicas,omitempty" protobuf:"varint,6,opt,name=unavailableReplicas"`
 
 	// Conditions of the Deployment.
 	// +optional
@@ -304,10 +304,10 @@ type DeploymentStatus struct {
 	// +listMapKey=type
 	// +patchMergeKey=type
 	// +patchStrategy=merge
-	Conditions []DeploymentCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []DeploymentCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,7,rep,name=conditions"`
 
 	// CollisionCount counts hash collisions of the template, for the
 	// controller to avoid them in the pod-template-hash of new ReplicaSets.
 	// +optional
-	CollisionCount *int32 `json:"collisionCount,omitempty"`
+	CollisionCount *int32 `json:"collisionCount,omitempty" protobuf:"varint,8,opt,name=collisionCount"`
 }

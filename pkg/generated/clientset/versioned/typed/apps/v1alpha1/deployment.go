@@ -73,6 +73,7 @@ func newDeployments(c *AppsV1alpha1Client, namespace string) *deployments {
 			namespace,
 			func() *appsv1alpha1.Deployment { return &appsv1alpha1.Deployment{} },
 			func() *appsv1alpha1.DeploymentList { return &appsv1alpha1.DeploymentList{} },
+			gentype.PrefersProtobuf[*appsv1alpha1.Deployment](),
 		),
 	}
 }
@@ -81,6 +82,7 @@ func newDeployments(c *AppsV1alpha1Client, namespace string) *deployments {
 func (c *deployments) GetScale(ctx context.Context, deploymentName string, options v1.GetOptions) (result *autoscalingv1.Scale, err error) {
 	result = &autoscalingv1.Scale{}
 	err = c.GetClient().Get().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("deployments").
 		Name(deploymentName).
@@ -95,6 +97,7 @@ func (c *deployments) GetScale(ctx context.Context, deploymentName string, optio
 func (c *deployments) UpdateScale(ctx context.Context, deploymentName string, scale *autoscalingv1.Scale, opts v1.UpdateOptions) (result *autoscalingv1.Scale, err error) {
 	result = &autoscalingv1.Scale{}
 	err = c.GetClient().Put().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("deployments").
 		Name(deploymentName).

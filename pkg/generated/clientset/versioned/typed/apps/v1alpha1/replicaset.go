@@ -73,6 +73,7 @@ func newReplicaSets(c *AppsV1alpha1Client, namespace string) *replicaSets {
 			namespace,
 			func() *appsv1alpha1.ReplicaSet { return &appsv1alpha1.ReplicaSet{} },
 			func() *appsv1alpha1.ReplicaSetList { return &appsv1alpha1.ReplicaSetList{} },
+			gentype.PrefersProtobuf[*appsv1alpha1.ReplicaSet](),
 		),
 	}
 }
@@ -81,6 +82,7 @@ func newReplicaSets(c *AppsV1alpha1Client, namespace string) *replicaSets {
 func (c *replicaSets) GetScale(ctx context.Context, replicaSetName string, options v1.GetOptions) (result *autoscalingv1.Scale, err error) {
 	result = &autoscalingv1.Scale{}
 	err = c.GetClient().Get().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("replicasets").
 		Name(replicaSetName).
@@ -95,6 +97,7 @@ func (c *replicaSets) GetScale(ctx context.Context, replicaSetName string, optio
 func (c *replicaSets) UpdateScale(ctx context.Context, replicaSetName string, scale *autoscalingv1.Scale, opts v1.UpdateOptions) (result *autoscalingv1.Scale, err error) {
 	result = &autoscalingv1.Scale{}
 	err = c.GetClient().Put().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("replicasets").
 		Name(replicaSetName).

@@ -65,6 +65,7 @@ func newLeases(c *CoreV1alpha1Client, namespace string) *leases {
 			namespace,
 			func() *corev1alpha1.Lease { return &corev1alpha1.Lease{} },
 			func() *corev1alpha1.LeaseList { return &corev1alpha1.LeaseList{} },
+			gentype.PrefersProtobuf[*corev1alpha1.Lease](),
 		),
 	}
 }

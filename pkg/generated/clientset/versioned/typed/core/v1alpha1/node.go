@@ -69,6 +69,7 @@ func newNodes(c *CoreV1alpha1Client) *nodes {
 			"",
 			func() *corev1alpha1.Node { return &corev1alpha1.Node{} },
 			func() *corev1alpha1.NodeList { return &corev1alpha1.NodeList{} },
+			gentype.PrefersProtobuf[*corev1alpha1.Node](),
 		),
 	}
 }

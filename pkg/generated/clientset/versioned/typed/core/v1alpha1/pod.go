@@ -71,6 +71,7 @@ func newPods(c *CoreV1alpha1Client, namespace string) *pods {
 			namespace,
 			func() *corev1alpha1.Pod { return &corev1alpha1.Pod{} },
 			func() *corev1alpha1.PodList { return &corev1alpha1.PodList{} },
+			gentype.PrefersProtobuf[*corev1alpha1.Pod](),
 		),
 	}
 }
@@ -79,6 +80,7 @@ func newPods(c *CoreV1alpha1Client, namespace string) *pods {
 func (c *pods) Bind(ctx context.Context, podName string, binding *corev1alpha1.Binding, opts v1.CreateOptions) (result *v1.Status, err error) {
 	result = &v1.Status{}
 	err = c.GetClient().Post().
+		UseProtobufAsDefault().
 		Namespace(c.GetNamespace()).
 		Resource("pods").
 		Name(podName).

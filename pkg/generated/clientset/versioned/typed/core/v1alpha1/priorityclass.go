@@ -65,6 +65,7 @@ func newPriorityClasses(c *CoreV1alpha1Client) *priorityClasses {
 			"",
 			func() *corev1alpha1.PriorityClass { return &corev1alpha1.PriorityClass{} },
 			func() *corev1alpha1.PriorityClassList { return &corev1alpha1.PriorityClassList{} },
+			gentype.PrefersProtobuf[*corev1alpha1.PriorityClass](),
 		),
 	}
 }
