@@ -9,24 +9,29 @@ import (
 
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
+	const busy = 1 << 40 // allocates without pause: the size decides
 	for _, tc := range []struct {
-		name string
-		live uint64
-		want int
+		name      string
+		live      uint64
+		allocRate uint64
+		want      int
 	}{
-		{"no heap yet", 0, 25},
-		{"idle component: a quarter", 6 * mib, 25},
-		{"half of Full: half", 16 * mib, 50},
-		{"three quarters of Full", 24 * mib, 75},
-		{"Full: the runtime's default", 32 * mib, 100},
-		{"busy heap: the default", 100 * mib, 100},
-		{"at MaxHeadroom: the default", 128 * mib, 100},
-		{"large heap: MaxHeadroom", 256 * mib, 50},
-		{"the API server at scale", 240 * mib, 53},
-		{"huge heap: never below a quarter", 4096 * mib, 25},
+		{"no heap yet", 0, busy, 25},
+		{"small heap: a quarter", 6 * mib, busy, 25},
+		{"half of Full: half", 16 * mib, busy, 50},
+		{"three quarters of Full", 24 * mib, busy, 75},
+		{"Full: the runtime's default", 32 * mib, busy, 100},
+		{"busy heap: the default", 100 * mib, busy, 100},
+		{"at MaxHeadroom: the default", 128 * mib, busy, 100},
+		{"large heap: MaxHeadroom", 256 * mib, busy, 50},
+		{"the API server at scale", 240 * mib, busy, 53},
+		{"huge heap: never below a quarter", 4096 * mib, busy, 25},
+		{"idle API server: what it allocates in Quiet", 24 * mib, 1 * mib, 41},
+		{"a process that allocates nothing: a quarter", 100 * mib, 0, 25},
+		{"a pace that fills the size's headroom: the size's", 100 * mib, 20 * mib, 100},
 	} {
-		if got := Percent(tc.live); got != tc.want {
-			t.Errorf("%s: Percent(%d MiB) = %d, want %d", tc.name, tc.live/mib, got, tc.want)
+		if got := Percent(tc.live, tc.allocRate); got != tc.want {
+			t.Errorf("%s: Percent(%d MiB, %d MiB/s) = %d, want %d", tc.name, tc.live/mib, tc.allocRate/mib, got, tc.want)
 		}
 	}
 }
@@ -50,7 +55,7 @@ func TestTuneSetsGOGC(t *testing.T) {
 	runtime.GC() // a live heap to read
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { tune(ctx); close(done) }()
+	go func() { tune(ctx, interval); close(done) }()
 	// tune sets GOGC at once, then waits for the next tick; stop it there.
 	cancel()
 	<-done
