@@ -1,6 +1,7 @@
 // Package cli builds the cobra commands of skiff's daemons the way upstream
 // components do: sectioned flags, component-base logging (-v), --version,
-// and a context that SIGTERM or SIGINT cancels.
+// a context that SIGTERM or SIGINT cancels, and a GC target sized to the
+// heap (package gogc).
 package cli
 
 import (
@@ -17,6 +18,8 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/term"
 	"k8s.io/component-base/version/verflag"
+
+	"skiff.dev/skiff/pkg/gogc"
 )
 
 // Daemon describes a long-running component.
@@ -54,7 +57,9 @@ func (d Daemon) Command() *cobra.Command {
 			cliflag.PrintFlags(cmd.Flags())
 			// The first SIGTERM or SIGINT cancels ctx so the component can
 			// drain and exit 0; a second one exits at once.
-			return d.Run(genericapiserver.SetupSignalContext())
+			ctx := genericapiserver.SetupSignalContext()
+			gogc.Tune(ctx)
+			return d.Run(ctx)
 		},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -152,9 +153,16 @@ func (o *Options) Complete() error {
 	if err := os.MkdirAll(o.pkiDir(), 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	// Apply --emulated-version and --feature-gates before anything reads them.
+	// Apply --emulated-version and --feature-gates before anything reads
+	// them, over skiff's own defaults.
+	if err := applyFeatureDefaults(utilfeature.DefaultMutableFeatureGate); err != nil {
+		return err
+	}
 	if err := o.ServerRun.ComponentGlobalsRegistry.Set(); err != nil {
 		return fmt.Errorf("apply version and feature flags: %w", err)
+	}
+	if err := o.completeWatchCacheSizes(); err != nil {
+		return err
 	}
 	return o.ServerRun.Complete()
 }

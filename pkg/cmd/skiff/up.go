@@ -19,6 +19,7 @@ import (
 
 	"skiff.dev/skiff/pkg/apiserver/options"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
+	"skiff.dev/skiff/pkg/gogc"
 	kubeletapp "skiff.dev/skiff/pkg/kubelet/app"
 	"skiff.dev/skiff/pkg/kubelet/nodestatus"
 	"skiff.dev/skiff/pkg/kubelet/runtime/cri"
@@ -100,6 +101,7 @@ type component struct {
 }
 
 func (o *upOptions) run(ctx context.Context, cmd *cobra.Command) error {
+	gogc.Tune(ctx)
 	bindIP := net.ParseIP(o.bindAddress)
 	if bindIP == nil {
 		return fmt.Errorf("--bind-address %q is not an IP address", o.bindAddress)
