@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -96,12 +97,9 @@ func runExec(ctx context.Context, f Factory, o *execOptions, podArg string) erro
 // streamPod reads the pod and picks its container as kubectl does,
 // refusing a completed pod.
 func streamPod(ctx context.Context, f Factory, podArg string, o *streamOptions, what string) (*v1alpha1.Pod, error) {
-	name := podArg
-	if kind, n, ok := strings.Cut(podArg, "/"); ok {
-		if kind != "pod" && kind != "pods" && kind != "po" {
-			return nil, fmt.Errorf("%q: only pods can be used here", podArg)
-		}
-		name = n
+	name, err := podName(podArg, "only pods can be used here")
+	if err != nil {
+		return nil, err
 	}
 	ns, err := f.Namespace()
 	if err != nil {
@@ -118,28 +116,19 @@ func streamPod(ctx context.Context, f Factory, podArg string, o *streamOptions, 
 	if pod.Status.Phase == v1alpha1.PodSucceeded || pod.Status.Phase == v1alpha1.PodFailed {
 		return nil, fmt.Errorf("cannot %s a container in a completed pod; current phase is %s", what, pod.Status.Phase)
 	}
-	var names []string
-	for _, c := range pod.Spec.Containers {
-		names = append(names, c.Name)
-	}
 	if o.ContainerName != "" {
-		found := false
-		for _, n := range names {
-			found = found || n == o.ContainerName
-		}
-		if !found {
+		names := containerNames(pod)
+		if !slices.Contains(names, o.ContainerName) {
 			return nil, fmt.Errorf("container %s is not valid for pod %s out of: %s", o.ContainerName, pod.Name, strings.Join(names, ", "))
 		}
 		return pod, nil
 	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("pod %s/%s has no containers", ns, name)
+	var errOut io.Writer
+	if !o.Quiet {
+		errOut = o.ErrOut
 	}
-	o.ContainerName = names[0]
-	if def := pod.Annotations[defaultContainerAnnotation]; def != "" {
-		o.ContainerName = def
-	} else if len(names) > 1 && !o.Quiet {
-		fmt.Fprintf(o.ErrOut, "Defaulted container %q out of: %s\n", o.ContainerName, strings.Join(names, ", "))
+	if o.ContainerName, err = defaultContainer(pod, errOut); err != nil {
+		return nil, err
 	}
 	return pod, nil
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,12 +53,9 @@ func newLogsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comman
 }
 
 func runLogs(ctx context.Context, f Factory, o *logsOptions, streams genericiooptions.IOStreams, podArg string) error {
-	name := podArg
-	if kind, n, ok := strings.Cut(podArg, "/"); ok {
-		if kind != "pod" && kind != "pods" && kind != "po" {
-			return fmt.Errorf("%q: only pods have logs", podArg)
-		}
-		name = n
+	name, err := podName(podArg, "only pods have logs")
+	if err != nil {
+		return err
 	}
 	ns, err := f.Namespace()
 	if err != nil {
@@ -76,18 +72,8 @@ func runLogs(ctx context.Context, f Factory, o *logsOptions, streams genericioop
 		if err != nil {
 			return err
 		}
-		if len(pod.Spec.Containers) == 0 {
-			return fmt.Errorf("pod %s/%s has no containers", ns, name)
-		}
-		container = pod.Spec.Containers[0].Name
-		if def := pod.Annotations[defaultContainerAnnotation]; def != "" {
-			container = def
-		} else if len(pod.Spec.Containers) > 1 {
-			var names []string
-			for _, c := range pod.Spec.Containers {
-				names = append(names, c.Name)
-			}
-			fmt.Fprintf(streams.ErrOut, "Defaulted container %q out of: %s\n", container, strings.Join(names, ", "))
+		if container, err = defaultContainer(pod, streams.ErrOut); err != nil {
+			return err
 		}
 	}
 	opts := &v1alpha1.PodLogOptions{Container: container, Follow: o.follow, Previous: o.previous, Timestamps: o.timestamps}

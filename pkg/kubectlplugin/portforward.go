@@ -56,12 +56,9 @@ func runPortForward(ctx context.Context, f Factory, o *portForwardOptions, strea
 			return err
 		}
 	}
-	name := podArg
-	if kind, n, ok := strings.Cut(podArg, "/"); ok {
-		if kind != "pod" && kind != "pods" && kind != "po" {
-			return fmt.Errorf("%q: only pods can be port-forwarded to", podArg)
-		}
-		name = n
+	name, err := podName(podArg, "only pods can be port-forwarded to")
+	if err != nil {
+		return err
 	}
 	ns, err := f.Namespace()
 	if err != nil {
