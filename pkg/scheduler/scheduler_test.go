@@ -209,7 +209,7 @@ func TestPodsLandOnlyWhereTheyFit(t *testing.T) {
 				st.MakeNode("small-2").Capacity("1", "8Gi", "110").Obj(),
 			},
 			pod:     st.MakePod("p").Req("2", "").Obj(),
-			wantMsg: "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu."},
+			wantMsg: "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu. preemption: 0/4 nodes are available: 2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."},
 		{name: "no nodes at all",
 			pod:     st.MakePod("p").Obj(),
 			wantMsg: "no nodes available to schedule pods"},
@@ -336,7 +336,7 @@ func TestUnschedulablePodIsScheduledWhenRoomIsFreed(t *testing.T) {
 		st.MakePod("hog").Req("2", "").Node("n").Obj(),
 		st.MakePod("p").Req("1", "").Obj())
 	c := h.waitUnschedulable("p")
-	if want := "0/1 nodes are available: 1 Insufficient cpu."; c.Message != want {
+	if want := "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."; c.Message != want {
 		t.Errorf("message %q, want %q", c.Message, want)
 	}
 	if err := h.api.Client.CoreV1alpha1().Pods("default").Delete(context.Background(), "hog", metav1.DeleteOptions{}); err != nil {

@@ -94,6 +94,21 @@ func (p *PodWrapper) Toleration(key string, op v1alpha1.TolerationOperator, valu
 	return p
 }
 
+// Label sets a label on the pod.
+func (p *PodWrapper) Label(k, v string) *PodWrapper {
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	p.Labels[k] = v
+	return p
+}
+
+// Namespace sets the pod's namespace.
+func (p *PodWrapper) Namespace(ns string) *PodWrapper { p.ObjectMeta.Namespace = ns; return p }
+
+// UID sets the pod's UID.
+func (p *PodWrapper) UID(uid string) *PodWrapper { p.ObjectMeta.UID = types.UID(uid); return p }
+
 // Priority sets spec.priority.
 func (p *PodWrapper) Priority(v int32) *PodWrapper { p.Spec.Priority = &v; return p }
 
@@ -173,9 +188,5 @@ func resourceList(cpu, memory, pods string) v1alpha1.ResourceList {
 
 // NodeInfo returns the scheduler's view of node with pods already on it.
 func NodeInfo(node *v1alpha1.Node, pods ...*v1alpha1.Pod) *framework.NodeInfo {
-	ni := framework.NewNodeInfo(node)
-	for _, p := range pods {
-		ni.AddPod(framework.ComputePodRequests(p))
-	}
-	return ni
+	return framework.NewNodeInfo(node, pods...)
 }

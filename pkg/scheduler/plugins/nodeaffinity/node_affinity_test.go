@@ -1,4 +1,4 @@
-package nodeselector
+package nodeaffinity
 
 import (
 	"context"
@@ -47,7 +47,7 @@ func TestFilter(t *testing.T) {
 			ctx := context.Background()
 			state := framework.NewCycleState()
 			p := New()
-			s := p.PreFilter(ctx, state, tt.pod)
+			_, s := p.PreFilter(ctx, state, tt.pod)
 			if tt.wantSkip {
 				if !s.IsSkip() {
 					t.Fatalf("PreFilter = %v, want Skip", s.Code())
