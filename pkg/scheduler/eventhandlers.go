@@ -191,7 +191,7 @@ func (s *Scheduler) onNodeDelete(obj any) {
 // addNamespaceEventHandlers retries pods whose affinity terms select
 // namespaces by label when a namespace appears or its labels change.
 func (s *Scheduler) addNamespaceEventHandlers(inf toolscache.SharedIndexInformer) error {
-	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { s.queue.MoveAllToActiveOrBackoff(framework.EventNamespaceAdd, nil, obj) },
 		UpdateFunc: func(oldObj, newObj any) {
 			o, ok1 := oldObj.(*corev1.Namespace)
@@ -204,6 +204,8 @@ func (s *Scheduler) addNamespaceEventHandlers(inf toolscache.SharedIndexInformer
 	if err != nil {
 		return fmt.Errorf("add namespace event handler: %w", err)
 	}
-	s.synced = append(s.synced, reg.HasSynced)
+	// Not waited for: scheduling does not stop for namespaces the
+	// scheduler may not be allowed to list; until they are known a
+	// namespaceSelector sees namespaces without labels.
 	return nil
 }

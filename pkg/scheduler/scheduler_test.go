@@ -519,3 +519,52 @@ func TestUnschedulableConditionKeepsOtherWritersConditions(t *testing.T) {
 		t.Errorf("conditions %+v: want the other writer's example.com/gate kept", pod.Status.Conditions)
 	}
 }
+
+// One node update that changes a label and a taint is two events; each must
+// reach the pods whose plugins registered it. (onNodeUpdate used to send
+// only the first, so the pod waiting for the taint to go stayed put.)
+func TestOneNodeUpdateSendsEveryEvent(t *testing.T) {
+	node := st.MakeNode("n").Taint("k", "v", noSchedule).Obj()
+	wantsLabel := st.MakePod("wants-label").NodeSelector(map[string]string{"disk": "ssd"}).
+		Toleration("k", v1alpha1.TolerationOpEqual, "v", noSchedule).Obj()
+	intolerant := st.MakePod("intolerant").Obj()
+	h := start(t, Config{}, node, wantsLabel, intolerant)
+	h.waitUnschedulable("wants-label")
+	h.waitUnschedulable("intolerant")
+
+	changed := node.DeepCopy()
+	changed.Labels["disk"] = "ssd"
+	changed.Spec.Taints = nil
+	if _, err := h.api.Client.CoreV1alpha1().Nodes().Update(context.Background(), changed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitBound("wants-label")
+	h.waitBound("intolerant")
+}
+
+// An event moves only the pods whose rejecting plugin registered it and
+// whose hint says it helps: a node labelled for one pod leaves the pod
+// waiting for another label (and the pod waiting for room) unschedulable.
+func TestNodeLabelChangeMovesOnlyThePodsItConcerns(t *testing.T) {
+	node := st.MakeNode("n").Capacity("1", "8Gi", "110").Obj()
+	ssd := st.MakePod("ssd").NodeSelector(map[string]string{"disk": "ssd"}).Obj()
+	gpu := st.MakePod("gpu").NodeSelector(map[string]string{"gpu": "true"}).Obj()
+	big := st.MakePod("big").Req("2", "").Obj()
+	h := start(t, Config{}, node, ssd, gpu, big)
+	for _, p := range []string{"ssd", "gpu", "big"} {
+		h.waitUnschedulable(p)
+	}
+	h.eventually("all three waiting as unschedulable", func() bool { return h.sched.Queue().PendingPods().Unschedulable == 3 })
+
+	labelled := node.DeepCopy()
+	labelled.Labels["disk"] = "ssd"
+	if _, err := h.api.Client.CoreV1alpha1().Nodes().Update(context.Background(), labelled, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitBound("ssd")
+	// ssd's binding is the last event; the other two must still wait.
+	h.stop()
+	if got := h.sched.Queue().PendingPods(); got.Unschedulable != 2 || got.Active != 0 || got.Backoff != 0 {
+		t.Errorf("queue %+v, want the two other pods still unschedulable", got)
+	}
+}
