@@ -89,6 +89,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		deployCommand(g),
 		nodeFailureCommand(g),
 	)
+	cmd.AddCommand(scheduleWorkloadCommands(g)...)
 	return cmd
 }
 
