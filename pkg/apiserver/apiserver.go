@@ -23,6 +23,7 @@ import (
 	"skiff.dev/skiff/pkg/registry/core/lease"
 	"skiff.dev/skiff/pkg/registry/core/node"
 	"skiff.dev/skiff/pkg/registry/core/pod"
+	"skiff.dev/skiff/pkg/registry/core/priorityclass"
 	"skiff.dev/skiff/pkg/registry/rules"
 )
 
@@ -105,6 +106,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := c.installApps(s); err != nil {
 		return nil, err
 	}
+	if err := s.AddPostStartHook("skiff-bootstrap-system-priority-classes", createSystemPriorityClassesHook); err != nil {
+		return nil, fmt.Errorf("add the system priority classes hook: %w", err)
+	}
 	if c.extra.Authorizer != nil {
 		if err := installLegacyAPI(s, c.generic.RESTOptionsGetter, c.extra.EventTTL); err != nil {
 			return nil, err
@@ -135,6 +139,10 @@ func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
 	if err != nil {
 		return nil, err
 	}
+	priorityClasses, err := priorityclass.NewREST(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
 	if c.extra.Authorizer != nil {
 		c.extra.Authorizer.SetPodGetter(pods.Pod)
 	}
@@ -147,5 +155,7 @@ func (c CompletedConfig) newStorage() (map[string]rest.Storage, error) {
 		"nodes":        nodes,
 		"nodes/status": nodeStatus,
 		"leases":       leases,
+
+		"priorityclasses": priorityClasses,
 	}, nil
 }

@@ -166,6 +166,30 @@ func TestSkiffServesThroughTheHostAsAnAggregatedAPIServer(t *testing.T) {
 		})
 	})
 
+	t.Run("skiff serves its own priority classes beside the host's", func(t *testing.T) {
+		out := mustRun(admin, "", "get", "priorityclasses.core.skiff.dev")
+		for _, want := range []string{"GLOBAL-DEFAULT", "system-node-critical", "2000001000", "system-cluster-critical"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("kubectl get priorityclasses.core.skiff.dev printed %q, want %q in it", out, want)
+			}
+		}
+		// The host's scheduling.k8s.io group is untouched.
+		mustRun(admin, "", "get", "priorityclasses.scheduling.k8s.io", "system-node-critical")
+
+		pod := strings.Replace(podYAMLIn("critical", "default"), "spec:\n", "spec:\n  priorityClassName: system-node-critical\n", 1)
+		mustRun(admin, pod, "create", "-f", "-")
+		if out := mustRun(admin, "", "get", "pods.core.skiff.dev", "critical", "-n", "default", "-o", "jsonpath={.spec.priority}"); out != "2000001000" {
+			t.Errorf("priority of a system-node-critical pod = %q, want 2000001000", out)
+		}
+		mustRun(admin, "", "delete", "pods.core.skiff.dev", "critical", "-n", "default", "--grace-period=0", "--force", "--wait=false")
+
+		missing := strings.Replace(podYAMLIn("unclassed", "default"), "spec:\n", "spec:\n  priorityClassName: no-such-class\n", 1)
+		_, err := run(admin, missing, "create", "-f", "-")
+		if err == nil || !strings.Contains(err.Error(), `spec.priorityClassName: Not found: "no-such-class"`) {
+			t.Errorf("creating a pod naming a missing class: %v, want 422 on spec.priorityClassName", err)
+		}
+	})
+
 	t.Run("kubectl gets, scales and deletes skiff deployments through the host", func(t *testing.T) {
 		mustRun(admin, deploymentYAML("web", "default"), "apply", "-f", "-")
 		out := mustRun(admin, "", "get", "deployments.apps.skiff.dev", "-n", "default")

@@ -43,8 +43,10 @@ type PodGetter interface {
 //   - a kubelet (system:node:<name> in system:nodes) may read nodes and its own
 //     pods, write its own Node, its Lease, the status of its pods, delete
 //     its pods, and write core/v1 events (corev1.go);
-//   - the scheduler may read pods and nodes, bind pods, write pod status and
-//     core/v1 events, and hold its leader-election lease;
+//   - the scheduler may read pods, nodes and priority classes, bind pods,
+//     write pod status (nominatedNodeName among it) and core/v1 events,
+//     delete pods (preemption's victims), and hold its leader-election
+//     lease;
 //   - the controller manager may do what its controllers do (see
 //     authorizeControllerManager);
 //   - every authenticated user may create self reviews (kubectl auth can-i,
@@ -206,6 +208,12 @@ func authorizeScheduler(attrs authorizer.Attributes) (authorizer.Decision, strin
 		resource == "bindings" && verb == "create":
 		return authorizer.DecisionAllow, "", nil
 	case resource == "pods" && sub == "status" && contains([]string{"get", "update", "patch"}, verb):
+		return authorizer.DecisionAllow, "", nil
+	// Preemption deletes its victims, as upstream's system:kube-scheduler
+	// role allows.
+	case resource == "pods" && sub == "" && verb == "delete":
+		return authorizer.DecisionAllow, "", nil
+	case resource == "priorityclasses" && sub == "" && contains(readVerbs, verb):
 		return authorizer.DecisionAllow, "", nil
 	case resource == "leases":
 		return allowIf(attrs.GetNamespace() == SchedulerLeaseNamespace && contains([]string{"get", "create", "update", "patch", "watch", "list"}, verb),

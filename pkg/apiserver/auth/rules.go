@@ -58,9 +58,10 @@ func (a *Authorizer) RulesFor(_ context.Context, u user.Info, namespace string) 
 	}
 	if u.GetName() == SchedulerUser {
 		resource = append(resource,
-			rule(readVerbs, core.GroupName, "pods", "nodes"),
+			rule(readVerbs, core.GroupName, "pods", "nodes", "priorityclasses"),
 			rule([]string{"create"}, core.GroupName, "pods/binding", "bindings"),
 			rule([]string{"get", "update", "patch"}, core.GroupName, "pods/status"),
+			rule([]string{"delete"}, core.GroupName, "pods"),
 		)
 		if namespace == SchedulerLeaseNamespace || namespace == "*" {
 			resource = append(resource, rule([]string{"get", "create", "update", "patch", "watch", "list"}, core.GroupName, "leases"))

@@ -39,8 +39,10 @@ import (
 	"skiff.dev/skiff/pkg/apiserver/admission/defaulttolerationseconds"
 	"skiff.dev/skiff/pkg/apiserver/admission/namespacelifecycle"
 	"skiff.dev/skiff/pkg/apiserver/admission/noderestriction"
+	"skiff.dev/skiff/pkg/apiserver/admission/priority"
 	"skiff.dev/skiff/pkg/apiserver/auth"
 	"skiff.dev/skiff/pkg/apiserver/etcd"
+	skiffinformers "skiff.dev/skiff/pkg/generated/informers/externalversions"
 	generatedopenapi "skiff.dev/skiff/pkg/generated/openapi"
 	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/pkg/registry/rules"
@@ -94,7 +96,7 @@ type Options struct {
 }
 
 // admissionPlugins are the plugins --disable-admission-plugins may name.
-var admissionPlugins = []string{namespacelifecycle.PluginName, noderestriction.PluginName}
+var admissionPlugins = []string{namespacelifecycle.PluginName, noderestriction.PluginName, priority.PluginName}
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
@@ -264,6 +266,13 @@ func (o *Options) genericConfig(ca *pki.CA) (*apiserver.Config, error) {
 	if o.admissionEnabled(noderestriction.PluginName) {
 		plugins = append(plugins, noderestriction.New())
 	}
+	if o.admissionEnabled(priority.PluginName) {
+		p, err := priorityAdmission(gc)
+		if err != nil {
+			return nil, err
+		}
+		plugins = append(plugins, p)
+	}
 
 	extra := apiserver.ExtraConfig{EventTTL: o.EventTTL, StorageGate: o.storageGate}
 	if o.DelegatedAuth {
@@ -329,6 +338,27 @@ func (o *Options) namespaceLifecycle(gc *genericapiserver.RecommendedConfig) (ad
 	}
 	gc.SharedInformerFactory = informers.NewSharedInformerFactory(client, 0)
 	return namespacelifecycle.New(client, gc.SharedInformerFactory)
+}
+
+// priorityAdmission builds the Priority plugin on a PriorityClass informer
+// of skiff's own API, through the loopback client in both modes
+// (PriorityClass is a core.skiff.dev kind). The informer starts with the
+// server; the plugin waits for it to sync before it admits a pod.
+func priorityAdmission(gc *genericapiserver.RecommendedConfig) (admission.Interface, error) {
+	client, err := apiserver.SkiffLoopbackClient(gc.LoopbackClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	factory := skiffinformers.NewSharedInformerFactory(client, 0)
+	classes := factory.Core().V1alpha1().PriorityClasses()
+	informer := classes.Informer()
+	if err := gc.AddPostStartHook("skiff-priority-admission-informer", func(ctx genericapiserver.PostStartHookContext) error {
+		factory.Start(ctx.Done())
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("add the %s admission informer hook: %w", priority.PluginName, err)
+	}
+	return priority.New(classes.Lister(), informer.HasSynced, client), nil
 }
 
 // hostClientConfig reaches the host cluster as delegated authentication

@@ -176,9 +176,26 @@ func TestAuthorization(t *testing.T) {
 		if _, err := scheduler.CoreV1alpha1().Pods(ns).Bind(ctx, "pending", binding("pending", "authz-n2"), metav1.CreateOptions{}); err != nil {
 			t.Errorf("scheduler binds a pod: %v", err)
 		}
-		err := scheduler.CoreV1alpha1().Pods(ns).Delete(ctx, "on-n2", metav1.DeleteOptions{})
-		st := expectStatus(t, err, 403, "scheduler deletes a pod")
-		expectMessage(t, st, "system:kube-scheduler", "delete", `"pods"`)
+		// A namespaceSelector selects namespaces, served at /api/v1 here.
+		schedKube, err := kubernetes.NewForConfig(schedCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := schedKube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
+			t.Errorf("scheduler lists namespaces: %v", err)
+		}
+		if _, err := scheduler.CoreV1alpha1().PriorityClasses().List(ctx, metav1.ListOptions{}); err != nil {
+			t.Errorf("scheduler lists priority classes: %v", err)
+		}
+		_, err = scheduler.CoreV1alpha1().PriorityClasses().Create(ctx, &v1alpha1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "mine"}, Value: 1}, metav1.CreateOptions{})
+		st := expectStatus(t, err, 403, "scheduler creates a priority class")
+		expectMessage(t, st, "system:kube-scheduler", "create", `"priorityclasses"`)
+		// Preemption deletes its victims (gracefully: the pod is bound).
+		if err := scheduler.CoreV1alpha1().Pods(ns).Delete(ctx, "on-n2", metav1.DeleteOptions{}); err != nil {
+			t.Errorf("scheduler deletes a preemption victim: %v", err)
+		}
+		err = scheduler.CoreV1alpha1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+		expectStatus(t, err, 403, "scheduler deletes every pod at once")
 		_, err = scheduler.CoreV1alpha1().Nodes().Patch(ctx, "authz-n2", types.MergePatchType, []byte(`{"spec":{"unschedulable":true}}`), metav1.PatchOptions{})
 		expectStatus(t, err, 403, "scheduler cordons a node")
 	})

@@ -134,6 +134,28 @@ func TestValidateDeployment(t *testing.T) {
 		{name: "a progress deadline not past minReadySeconds", mutate: func(d *apps.Deployment) {
 			d.Spec.MinReadySeconds = 600
 		}, fields: []string{"spec.progressDeadlineSeconds"}},
+		{name: "valid pod anti-affinity and spread in the template", mutate: func(d *apps.Deployment) {
+			d.Spec.Template.Spec.Affinity = &core.Affinity{PodAntiAffinity: &core.PodAntiAffinity{
+				RequiredDuringSchedulingIgnoredDuringExecution: []core.PodAffinityTerm{{LabelSelector: d.Spec.Selector, TopologyKey: "kubernetes.io/hostname"}},
+			}}
+			d.Spec.Template.Spec.TopologySpreadConstraints = []core.TopologySpreadConstraint{{
+				MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: core.DoNotSchedule, LabelSelector: d.Spec.Selector,
+			}}
+			d.Spec.Template.Spec.PriorityClassName = "high"
+		}},
+		{name: "template pod affinity and spread are validated as a pod's", mutate: func(d *apps.Deployment) {
+			d.Spec.Template.Spec.Affinity = &core.Affinity{PodAntiAffinity: &core.PodAntiAffinity{
+				RequiredDuringSchedulingIgnoredDuringExecution: []core.PodAffinityTerm{{TopologyKey: "kubernetes.io/hostname"}},
+			}}
+			d.Spec.Template.Spec.TopologySpreadConstraints = []core.TopologySpreadConstraint{{
+				MaxSkew: 0, TopologyKey: "", WhenUnsatisfiable: core.ScheduleAnyway, MinDomains: ptr.To[int32](2),
+			}}
+		}, fields: []string{
+			"spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector",
+			"spec.template.spec.topologySpreadConstraints[0].maxSkew",
+			"spec.template.spec.topologySpreadConstraints[0].topologyKey",
+			"spec.template.spec.topologySpreadConstraints[0].minDomains",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,6 +254,16 @@ func TestValidateReplicaSet(t *testing.T) {
 		{name: "an invalid pod under the template", mutate: func(rs *apps.ReplicaSet) {
 			rs.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](-1)
 		}, fields: []string{"spec.template.spec.terminationGracePeriodSeconds"}},
+		{name: "a bad spread constraint and priority class name under the template", mutate: func(rs *apps.ReplicaSet) {
+			rs.Spec.Template.Spec.TopologySpreadConstraints = []core.TopologySpreadConstraint{{
+				MaxSkew: 1, TopologyKey: "bad key", WhenUnsatisfiable: "Never",
+			}}
+			rs.Spec.Template.Spec.PriorityClassName = "Not_A_Name"
+		}, fields: []string{
+			"spec.template.spec.topologySpreadConstraints[0].topologyKey",
+			"spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable",
+			"spec.template.spec.priorityClassName",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -157,3 +157,33 @@ func TestProbeDefaults(t *testing.T) {
 		t.Errorf("set values must be kept, unset ones defaulted: %+v", l)
 	}
 }
+
+func TestPriorityClassDefaults(t *testing.T) {
+	pc := &v1alpha1.PriorityClass{Value: 10}
+	defaulted(t, pc)
+	if pc.PreemptionPolicy == nil || *pc.PreemptionPolicy != v1alpha1.PreemptLowerPriority {
+		t.Errorf("preemptionPolicy %v, want PreemptLowerPriority", pc.PreemptionPolicy)
+	}
+	never := v1alpha1.PreemptNever
+	pc = &v1alpha1.PriorityClass{PreemptionPolicy: &never}
+	defaulted(t, pc)
+	if *pc.PreemptionPolicy != v1alpha1.PreemptNever {
+		t.Errorf("a set policy became %s", *pc.PreemptionPolicy)
+	}
+}
+
+// TestPodSchedulingFieldsNotDefaulted keeps pod defaulting away from what the
+// Priority admission plugin sets (priority, preemptionPolicy) and from the
+// spread policies, whose nil means Honor (affinity) and Ignore (taints).
+func TestPodSchedulingFieldsNotDefaulted(t *testing.T) {
+	pod := &v1alpha1.Pod{Spec: v1alpha1.PodSpec{
+		Containers:                []v1alpha1.Container{{Name: "web", Image: "nginx"}},
+		TopologySpreadConstraints: []v1alpha1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone", WhenUnsatisfiable: v1alpha1.DoNotSchedule}},
+	}}
+	defaulted(t, pod)
+	c := pod.Spec.TopologySpreadConstraints[0]
+	if pod.Spec.Priority != nil || pod.Spec.PreemptionPolicy != nil || c.NodeAffinityPolicy != nil || c.NodeTaintsPolicy != nil || c.MinDomains != nil {
+		t.Errorf("defaulting set priority %v, preemptionPolicy %v, nodeAffinityPolicy %v, nodeTaintsPolicy %v, minDomains %v",
+			pod.Spec.Priority, pod.Spec.PreemptionPolicy, c.NodeAffinityPolicy, c.NodeTaintsPolicy, c.MinDomains)
+	}
+}

@@ -167,6 +167,8 @@ func validatePodSpec(spec *core.PodSpec, fldPath *field.Path) field.ErrorList {
 	allErrs = append(allErrs, metav1validation.ValidateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
 	allErrs = append(allErrs, validateAffinity(spec.Affinity, fldPath.Child("affinity"))...)
 	allErrs = append(allErrs, validateTolerations(spec.Tolerations, fldPath.Child("tolerations"))...)
+	allErrs = append(allErrs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, fldPath.Child("topologySpreadConstraints"))...)
+	allErrs = append(allErrs, validatePriorityFields(spec, fldPath)...)
 	if spec.SchedulerName != "" {
 		for _, msg := range validation.IsDNS1123Subdomain(spec.SchedulerName) {
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("schedulerName"), spec.SchedulerName, msg))

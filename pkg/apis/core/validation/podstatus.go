@@ -53,6 +53,9 @@ func validatePodStatus(newPod, oldPod *core.Pod, fldPath *field.Path) field.Erro
 		allErrs = append(allErrs, validation.IsValidIPForLegacyField(fldPath.Child("podIP"), status.PodIP, true, []string{oldPod.Status.PodIP})...)
 	}
 
+	if status.NominatedNodeName != "" {
+		allErrs = append(allErrs, validateNodeNameRef(status.NominatedNodeName, fldPath.Child("nominatedNodeName"))...)
+	}
 	allErrs = append(allErrs, validateContainerStatuses(newPod, fldPath.Child("containerStatuses"))...)
 	allErrs = append(allErrs, validateContainerStateTransition(status.ContainerStatuses, oldPod.Status.ContainerStatuses,
 		oldPod.Spec.RestartPolicy, fldPath.Child("containerStatuses"))...)

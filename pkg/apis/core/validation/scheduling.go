@@ -90,12 +90,24 @@ func validateTolerations(tolerations []core.Toleration, fldPath *field.Path) fie
 	return allErrs
 }
 
-// validateAffinity checks a pod's node affinity.
+// validateAffinity checks a pod's node affinity, pod affinity and pod
+// anti-affinity.
 func validateAffinity(affinity *core.Affinity, fldPath *field.Path) field.ErrorList {
-	if affinity == nil || affinity.NodeAffinity == nil {
+	if affinity == nil {
 		return nil
 	}
 	var allErrs field.ErrorList
+	if pa := affinity.PodAffinity; pa != nil {
+		allErrs = append(allErrs, validatePodAffinity(pa.RequiredDuringSchedulingIgnoredDuringExecution,
+			pa.PreferredDuringSchedulingIgnoredDuringExecution, fldPath.Child("podAffinity"))...)
+	}
+	if paa := affinity.PodAntiAffinity; paa != nil {
+		allErrs = append(allErrs, validatePodAffinity(paa.RequiredDuringSchedulingIgnoredDuringExecution,
+			paa.PreferredDuringSchedulingIgnoredDuringExecution, fldPath.Child("podAntiAffinity"))...)
+	}
+	if affinity.NodeAffinity == nil {
+		return allErrs
+	}
 	na := affinity.NodeAffinity
 	naPath := fldPath.Child("nodeAffinity")
 	if na.RequiredDuringSchedulingIgnoredDuringExecution != nil {

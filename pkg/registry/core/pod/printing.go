@@ -18,6 +18,7 @@ var tableConvertor = table.New([]metav1.TableColumnDefinition{
 	table.Column("Age", "string", "Time since the pod was created.", false),
 	table.Column("IP", "string", "The pod's IP address.", true),
 	table.Column("Node", "string", "The node the pod is bound to.", true),
+	table.Column("Nominated Node", "string", "The node preemption freed room on for the pod, before it is bound.", true),
 }, printPod)
 
 func printPod(obj runtime.Object) ([]interface{}, error) {
@@ -48,6 +49,7 @@ func printPod(obj runtime.Object) ([]interface{}, error) {
 		table.Age(pod.CreationTimestamp),
 		orNone(pod.Status.PodIP),
 		orNone(pod.Spec.NodeName),
+		orNone(pod.Status.NominatedNodeName),
 	}, nil
 }
 

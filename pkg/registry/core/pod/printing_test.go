@@ -179,7 +179,7 @@ func TestPodColumns(t *testing.T) {
 	if got, want := join(normal), "Name Ready Status Restarts Age"; got != want {
 		t.Errorf("default columns = %q, want %q", got, want)
 	}
-	if got, want := join(wide), "IP Node"; got != want {
+	if got, want := join(wide), "IP Node Nominated Node"; got != want {
 		t.Errorf("-o wide columns = %q, want %q", got, want)
 	}
 	if table.ColumnDefinitions[0].Format != "name" {
@@ -208,4 +208,24 @@ func cellsByColumn(t *testing.T, table *metav1.Table) map[string]interface{} {
 		out[c.Name] = table.Rows[0].Cells[i]
 	}
 	return out
+}
+
+// TestPodNominatedNodeColumn checks that -o wide shows where preemption made
+// room for a pending pod, as kubectl does for core pods.
+func TestPodNominatedNodeColumn(t *testing.T) {
+	for _, nominated := range []string{"", "n2"} {
+		pod := podWithStatuses(core.PodPending)
+		pod.Status.NominatedNodeName = nominated
+		table, err := tableConvertor.ConvertToTable(context.Background(), pod, nil)
+		if err != nil {
+			t.Fatalf("ConvertToTable: %v", err)
+		}
+		want := nominated
+		if want == "" {
+			want = "<none>"
+		}
+		if got := cellsByColumn(t, table)["Nominated Node"]; got != want {
+			t.Errorf("Nominated Node = %v, want %v", got, want)
+		}
+	}
 }

@@ -51,11 +51,13 @@ func (strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	}
 }
 
-// PrepareForCreate starts every pod Pending, whatever status the client sent.
+// PrepareForCreate starts every pod Pending, whatever status the client
+// sent, and merges matchLabelKeys into the selectors they refine.
 func (strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 	pod := obj.(*core.Pod)
 	pod.Status = core.PodStatus{Phase: core.PodPending}
 	pod.Generation = 1
+	mergeMatchLabelKeys(pod)
 }
 
 // PrepareForUpdate keeps the stored status and bumps the generation only when
