@@ -191,7 +191,7 @@ func (s *Scheduler) onNodeDelete(obj any) {
 // addNamespaceEventHandlers retries pods whose affinity terms select
 // namespaces by label when a namespace appears or its labels change.
 func (s *Scheduler) addNamespaceEventHandlers(inf toolscache.SharedIndexInformer) error {
-	_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { s.queue.MoveAllToActiveOrBackoff(framework.EventNamespaceAdd, nil, obj) },
 		UpdateFunc: func(oldObj, newObj any) {
 			o, ok1 := oldObj.(*corev1.Namespace)
@@ -204,8 +204,8 @@ func (s *Scheduler) addNamespaceEventHandlers(inf toolscache.SharedIndexInformer
 	if err != nil {
 		return fmt.Errorf("add namespace event handler: %w", err)
 	}
-	// Not waited for: scheduling does not stop for namespaces the
-	// scheduler may not be allowed to list; until they are known a
-	// namespaceSelector sees namespaces without labels.
+	// Waited for, as the pods and nodes: a namespaceSelector evaluated
+	// before the namespaces are known would see none of their labels.
+	s.synced = append(s.synced, reg.HasSynced)
 	return nil
 }

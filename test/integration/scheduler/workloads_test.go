@@ -130,18 +130,28 @@ func TestHighPriorityPodPreemptsTheLowestPriorityVictims(t *testing.T) {
 	startScheduler(t, s, nil)
 	kubeletDeletes(t, c)
 
-	// n1 fills with priority 10, n2 with priority 1 (created in that order
-	// with node names so the fill is known).
-	fill := map[string]int32{"p10-a": 10, "p10-b": 10, "p1-a": 1, "p1-b": 1}
+	for name, value := range map[string]int32{"low": 1, "mid": 10, "high": 1000} {
+		pc := &v1alpha1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
+		if _, err := c.CoreV1alpha1().PriorityClasses().Create(context.Background(), pc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withClass := func(w *st.PodWrapper, class string) *v1alpha1.Pod {
+		p := w.Obj()
+		p.Spec.PriorityClassName = class
+		return p
+	}
+	// n1 fills with priority 10, n2 with priority 1 (pinned by hostname so
+	// the fill is known).
 	for _, name := range []string{"p10-a", "p10-b"} {
-		createPod(t, c, st.MakePod(name).Priority(fill[name]).Req("1", "").NodeSelector(map[string]string{hostnameKey: "n1"}).Obj())
+		createPod(t, c, withClass(st.MakePod(name).Req("1", "").NodeSelector(map[string]string{hostnameKey: "n1"}), "mid"))
 	}
 	for _, name := range []string{"p1-a", "p1-b"} {
-		createPod(t, c, st.MakePod(name).Priority(fill[name]).Req("1", "").NodeSelector(map[string]string{hostnameKey: "n2"}).Obj())
+		createPod(t, c, withClass(st.MakePod(name).Req("1", "").NodeSelector(map[string]string{hostnameKey: "n2"}), "low"))
 	}
 	boundNodes(t, c, []string{"p10-a", "p10-b", "p1-a", "p1-b"})
 
-	createPod(t, c, st.MakePod("important").Priority(1000).Req("2", "").Obj())
+	createPod(t, c, withClass(st.MakePod("important").Req("2", ""), "high"))
 	node := waitBound(t, c, "important")
 	if node != "n2" {
 		t.Errorf("important pod bound to %s, want n2 (its victims have the lowest priority)", node)
