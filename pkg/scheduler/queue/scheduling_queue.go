@@ -231,8 +231,13 @@ func (q *PriorityQueue) Update(oldPod, newPod *v1alpha1.Pod) {
 		}
 		return
 	}
-	// Not queued: either new to us or being scheduled right now. Queue it;
-	// the scheduler skips a pod it has already placed.
+	// Not queued: either new to us or being scheduled right now. A pod in
+	// flight whose spec did not change (the scheduler's own status patch,
+	// such as nominatedNodeName) is requeued by the scheduler itself.
+	if _, inFlight := q.inFlightPods[newPod.UID]; inFlight && oldPod != nil && !podSpecChanged(oldPod, newPod) {
+		return
+	}
+	// Otherwise queue it; the scheduler skips a pod it has already placed.
 	now := q.clock.Now()
 	q.activeQ.AddOrUpdate(&QueuedPodInfo{Pod: newPod, Timestamp: now, InitialTimestamp: now})
 	q.changedLocked()

@@ -408,3 +408,22 @@ func TestRequeueMovesThatPodAlone(t *testing.T) {
 		t.Errorf("other pod is %s, want unschedulable", s)
 	}
 }
+
+// The scheduler's own status patch of a pod it is scheduling (preemption's
+// nominatedNodeName) must not queue the pod a second time: it is requeued
+// when its cycle ends.
+func TestStatusUpdateOfAPodInFlightDoesNotQueueIt(t *testing.T) {
+	q, _ := newQueue()
+	pod := st.MakePod("p").Obj()
+	q.Add(pod)
+	p, _ := q.Pop()
+	nominated := pod.DeepCopy()
+	nominated.Status.NominatedNodeName = "n"
+	q.Update(pod, nominated)
+	if err := q.AddUnschedulableIfNotPresent(p, q.SchedulingCycle()); err != nil {
+		t.Fatalf("requeue after the cycle: %v", err)
+	}
+	if s := state(q, pod); s != "unschedulable" {
+		t.Errorf("pod is %s, want unschedulable", s)
+	}
+}
