@@ -8,6 +8,7 @@
 #
 # Usage: hack/bench-scheduler.sh [BIN_DIR]
 #   NODES (500)  ZONES (5)  PODS (5000)  ROUNDS (2)  OLD_SKIFF (path to an older bin/skiff)
+#   SCENARIOS (schedule-affinity schedule-spread schedule-preempt)
 set -o errexit -o nounset -o pipefail
 
 bin=${1:-bin}
@@ -42,7 +43,7 @@ fi
 
 b() { echo; echo "### skiff-bench $*"; "${bin}/skiff-bench" --kubeconfig "${kubeconfig}" --timeout 30m "$@"; }
 
-for s in schedule-affinity schedule-spread schedule-preempt; do
+for s in ${SCENARIOS:-schedule-affinity schedule-spread schedule-preempt}; do
     b "$s" --nodes "${nodes}" --zones "${zones}" --pods "${pods}" --scheduler-pid "${scheduler}"
 done
 for r in $(seq 1 "${rounds}"); do

@@ -37,7 +37,7 @@ const (
 	benchHighPriority      = 1000
 	// Preemption fills each node with this many low-priority pods whose cpu
 	// requests add up to the node's cpu, then each preemptor evicts one.
-	preemptPodsPerNode = 5
+	preemptPodsPerNode = 10
 )
 
 // ScheduleWorkloadOptions configures the schedule-affinity, schedule-spread

@@ -99,7 +99,9 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
 		return
 	}
 	if s.responsibleFor(newPod) {
-		if newPod.Status.NominatedNodeName != oldPod.Status.NominatedNodeName {
+		// The informer may show the nomination after the pod was assumed
+		// (whose nomination ended then): it must not come back.
+		if newPod.Status.NominatedNodeName != oldPod.Status.NominatedNodeName && !s.cache.IsAssumedPod(newPod) {
 			s.queue.AddNominatedPod(newPod, newPod.Status.NominatedNodeName)
 		}
 		s.queue.Update(oldPod, newPod)

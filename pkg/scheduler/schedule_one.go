@@ -73,6 +73,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("assume pod on node %s: %w", host, err), cycle, start)
 		return
 	}
+	// The pod now holds its room in the cache: a nomination would count it
+	// twice, keeping the next pods of its priority out (as upstream,
+	// nominations end at assume).
+	s.queue.DeleteNominatedPodIfExists(assumed)
 	if st := s.framework.RunReservePluginsReserve(ctx, state, assumed, host); !st.IsSuccess() {
 		s.undoReservation(ctx, state, assumed, host)
 		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), cycle, start)

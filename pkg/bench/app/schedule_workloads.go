@@ -31,7 +31,7 @@ Figures: pods bound per second, create→bound p50/p90/p99/max, and with
 			"Each pod has a topology spread constraint over topology.kubernetes.io/zone,\nmaxSkew 1, DoNotSchedule, counting the pods of its group (--group-size pods).\n\n" + common,
 			bench.ScheduleSpread, 100},
 		{bench.ScenarioSchedulePreempt, "Measure the scheduler's preemption: high-priority pods on full nodes",
-			"First fills every node with 5 low-priority pods that together request all of its\ncpu (not measured), then creates --pods high-priority pods of the same size: each\nfits only by preempting one. The bench finishes the victims' graceful deletion,\nas their kubelets would.\n\n" + common,
+			"First fills every node with 10 low-priority pods that together request all of its\ncpu (not measured), then creates --pods high-priority pods of the same size: each\nfits only by preempting one. The bench finishes the victims' graceful deletion,\nas their kubelets would.\n\n" + common,
 			bench.SchedulePreempt, 1},
 	}
 	var cmds []*cobra.Command
