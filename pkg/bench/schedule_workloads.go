@@ -130,6 +130,10 @@ func scheduleWorkload(ctx context.Context, e Env, o ScheduleWorkloadOptions, sce
 		return r, err
 	}
 	r.Add("nodes registered", float64(o.Nodes), report.Count)
+	// The nodes have no kubelets: renew their Leases, or the node
+	// lifecycle controller finds them NotReady within a minute.
+	stopBeats := heartbeat(ctx, e, o.Nodes, o.Workers)
+	defer stopBeats()
 
 	bound := newMilestones()
 	stop, err := watchPods(ctx, e.Client, ns, run, func(p *v1alpha1.Pod, at time.Time) {
@@ -281,4 +285,42 @@ func processCPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("parse /proc/%d/stat: utime %q, stime %q", pid, fields[11], fields[12])
 	}
 	return time.Duration(utime+stime) * (time.Second / 100), nil
+}
+
+// heartbeat renews bench-node-0..n-1's Leases every 10 s until stopped,
+// and deletes them then.
+func heartbeat(ctx context.Context, e Env, n, workers int) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	leases := e.Client.CoreV1alpha1().Leases(nodeLeaseNamespace)
+	renew := func(name string) {
+		now := metav1.NowMicro()
+		dur := int32(40)
+		l, err := leases.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			_, _ = leases.Create(ctx, &v1alpha1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: nodeLeaseNamespace, Name: name},
+				Spec: v1alpha1.LeaseSpec{HolderIdentity: &name, LeaseDurationSeconds: &dur, RenewTime: &now}}, metav1.CreateOptions{})
+		} else if err == nil {
+			l.Spec.RenewTime = &now
+			_, _ = leases.Update(ctx, l, metav1.UpdateOptions{})
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			parallel(ctx, workers, n, func(i int) { renew(NodeName(i)) })
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Second):
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		cctx, ccancel := cleanupContext(context.Background())
+		defer ccancel()
+		parallel(cctx, workers, n, func(i int) { _ = leases.Delete(cctx, NodeName(i), metav1.DeleteOptions{}) })
+	}
 }
