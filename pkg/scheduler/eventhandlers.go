@@ -2,17 +2,21 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 
+	corev1 "k8s.io/api/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
 	"skiff.dev/skiff/pkg/scheduler/queue"
 )
 
 // addEventHandlers feeds the cache and the queue from the informers: bound
 // pods to the cache, pending pods for this scheduler to the queue, and the
-// changes that could make a waiting pod fit to MoveAllToActiveOrBackoff.
+// changes that could make a waiting pod fit to MoveAllToActiveOrBackoff,
+// whose queueing hints decide which waiting pods they concern.
 func (s *Scheduler) addEventHandlers(podInformer, nodeInformer toolscache.SharedIndexInformer) error {
 	podReg, err := podInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    s.onPodAdd,
@@ -56,6 +60,11 @@ func (s *Scheduler) onPodAdd(obj any) {
 			s.addPodToCache(pod)
 		}
 	case s.responsibleFor(pod) && pod.DeletionTimestamp == nil:
+		if pod.Status.NominatedNodeName != "" {
+			// Nominated by an earlier run (or another replica): keep the
+			// room preemption freed for it.
+			s.queue.AddNominatedPod(pod, pod.Status.NominatedNodeName)
+		}
 		s.queue.Add(pod)
 	}
 }
@@ -70,6 +79,7 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
 		if !assigned(oldPod) {
 			// Bound: by us (confirming an assumption) or by someone else.
 			s.queue.Delete(newPod)
+			s.queue.DeleteNominatedPodIfExists(newPod)
 		}
 		if terminal(newPod) {
 			if !terminal(oldPod) {
@@ -77,10 +87,23 @@ func (s *Scheduler) onPodUpdate(oldObj, newObj any) {
 			}
 			return
 		}
-		s.addPodToCache(newPod)
+		if err := s.cache.AddPod(newPod); err != nil {
+			klog.ErrorS(err, "Could not update pod in the scheduler cache", "pod", klog.KObj(newPod))
+		}
+		switch {
+		case !assigned(oldPod):
+			s.queue.MoveAllToActiveOrBackoff(framework.EventAssignedPodAdd, nil, newPod)
+		case !maps.Equal(oldPod.Labels, newPod.Labels):
+			s.queue.MoveAllToActiveOrBackoff(framework.EventAssignedPodUpdate, oldPod, newPod)
+		}
 		return
 	}
 	if s.responsibleFor(newPod) {
+		// The informer may show the nomination after the pod was assumed
+		// (whose nomination ended then): it must not come back.
+		if newPod.Status.NominatedNodeName != oldPod.Status.NominatedNodeName && !s.cache.IsAssumedPod(newPod) {
+			s.queue.AddNominatedPod(newPod, newPod.Status.NominatedNodeName)
+		}
 		s.queue.Update(oldPod, newPod)
 	}
 }
@@ -100,24 +123,28 @@ func (s *Scheduler) onPodDelete(obj any) {
 		return
 	}
 	s.queue.Delete(pod)
+	s.queue.DeleteNominatedPodIfExists(pod)
 	if (assigned(pod) && !terminal(pod)) || s.cache.IsAssumedPod(pod) {
 		s.removePodFromCache(pod)
 	}
 }
 
+// addPodToCache records a bound pod and tells the queue: a pod waiting for
+// a pod to be near (affinity) or for its group to spread may now fit.
 func (s *Scheduler) addPodToCache(pod *v1alpha1.Pod) {
 	if err := s.cache.AddPod(pod); err != nil {
 		klog.ErrorS(err, "Could not add pod to the scheduler cache", "pod", klog.KObj(pod))
 	}
+	s.queue.MoveAllToActiveOrBackoff(framework.EventAssignedPodAdd, nil, pod)
 }
 
-// removePodFromCache frees the pod's resources and retries the pods that
-// were waiting for room.
+// removePodFromCache frees the pod's resources and retries the pods whose
+// plugins say its departure may help.
 func (s *Scheduler) removePodFromCache(pod *v1alpha1.Pod) {
 	if err := s.cache.RemovePod(pod); err != nil {
 		klog.ErrorS(err, "Could not remove pod from the scheduler cache", "pod", klog.KObj(pod))
 	}
-	s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
+	s.queue.MoveAllToActiveOrBackoff(framework.EventAssignedPodDelete, pod, nil)
 }
 
 func (s *Scheduler) onNodeAdd(obj any) {
@@ -126,9 +153,12 @@ func (s *Scheduler) onNodeAdd(obj any) {
 		return
 	}
 	s.cache.AddNode(node)
-	s.queue.MoveAllToActiveOrBackoff(queue.NodeAdd)
+	s.queue.MoveAllToActiveOrBackoff(framework.EventNodeAdd, nil, node)
 }
 
+// onNodeUpdate sends every event the update amounts to (a label and a
+// taint changed at once are two events, each for the plugins that
+// registered it).
 func (s *Scheduler) onNodeUpdate(oldObj, newObj any) {
 	oldNode, ok1 := oldObj.(*v1alpha1.Node)
 	newNode, ok2 := newObj.(*v1alpha1.Node)
@@ -136,8 +166,8 @@ func (s *Scheduler) onNodeUpdate(oldObj, newObj any) {
 		return
 	}
 	s.cache.UpdateNode(oldNode, newNode)
-	if events := queue.NodeSchedulingPropertiesChange(oldNode, newNode); len(events) > 0 {
-		s.queue.MoveAllToActiveOrBackoff(events[0])
+	for _, event := range queue.NodeSchedulingPropertiesChange(oldNode, newNode) {
+		s.queue.MoveAllToActiveOrBackoff(event, oldNode, newNode)
 	}
 }
 
@@ -156,4 +186,28 @@ func (s *Scheduler) onNodeDelete(obj any) {
 		return
 	}
 	s.cache.RemoveNode(node)
+	// Spread counts domains: a node gone may lower the skew's minimum.
+	s.queue.MoveAllToActiveOrBackoff(framework.EventNodeDelete, node, nil)
+}
+
+// addNamespaceEventHandlers retries pods whose affinity terms select
+// namespaces by label when a namespace appears or its labels change.
+func (s *Scheduler) addNamespaceEventHandlers(inf toolscache.SharedIndexInformer) error {
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { s.queue.MoveAllToActiveOrBackoff(framework.EventNamespaceAdd, nil, obj) },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*corev1.Namespace)
+			n, ok2 := newObj.(*corev1.Namespace)
+			if ok1 && ok2 && !maps.Equal(o.Labels, n.Labels) {
+				s.queue.MoveAllToActiveOrBackoff(framework.EventNamespaceLabelChange, o, n)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("add namespace event handler: %w", err)
+	}
+	// Waited for, as the pods and nodes: a namespaceSelector evaluated
+	// before the namespaces are known would see none of their labels.
+	s.synced = append(s.synced, reg.HasSynced)
+	return nil
 }

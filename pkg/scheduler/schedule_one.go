@@ -35,8 +35,9 @@ const (
 // no nodes.
 var ErrNoNodesAvailable = errors.New("no nodes available to schedule pods")
 
-// scheduleOne takes the next pod from the queue, picks a node for it,
-// reserves the node in the cache and binds asynchronously.
+// scheduleOne takes the next pod from the queue, picks a node for it
+// (running PostFilter, preemption, when none fits), reserves the node in
+// the cache and binds asynchronously.
 func (s *Scheduler) scheduleOne(ctx context.Context) {
 	pInfo, err := s.queue.Pop()
 	if err != nil {
@@ -47,6 +48,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	pod := pInfo.Pod
 	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
 	if s.skipPodSchedule(pod) {
+		s.queue.Done(pod.UID)
 		return
 	}
 	start := time.Now()
@@ -55,6 +57,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	state := framework.NewCycleState()
 	host, err := s.schedulePod(ctx, state, pod)
 	if err != nil {
+		var fitErr *framework.FitError
+		if errors.As(err, &fitErr) && s.framework.HasPostFilterPlugins() {
+			s.runPostFilter(ctx, state, pod, fitErr)
+		}
 		s.handleSchedulingFailure(ctx, pInfo, err, cycle, start)
 		return
 	}
@@ -67,8 +73,69 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("assume pod on node %s: %w", host, err), cycle, start)
 		return
 	}
+	// The pod now holds its room in the cache: a nomination would count it
+	// twice, keeping the next pods of its priority out (as upstream,
+	// nominations end at assume).
+	s.queue.DeleteNominatedPodIfExists(assumed)
+	if st := s.framework.RunReservePluginsReserve(ctx, state, assumed, host); !st.IsSuccess() {
+		s.undoReservation(ctx, state, assumed, host)
+		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), cycle, start)
+		return
+	}
+	if st := s.framework.RunPermitPlugins(ctx, state, assumed, host); !st.IsSuccess() && st.Code() != framework.Wait {
+		s.undoReservation(ctx, state, assumed, host)
+		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), cycle, start)
+		return
+	}
+	s.queue.Done(pod.UID)
 	s.bindings.Add(1)
-	go s.bind(ctx, pInfo, assumed, start)
+	go s.bindingCycle(ctx, state, pInfo, assumed, start)
+}
+
+// statusError turns a rejection outside filtering (Reserve, Permit,
+// PreBind) into a FitError naming the plugin, so the pod waits for an event
+// that plugin registered; other failures stay errors.
+func statusError(pod *v1alpha1.Pod, numNodes int, st *framework.Status) error {
+	if st.IsRejected() {
+		return &framework.FitError{Pod: pod, NumAllNodes: numNodes, Diagnosis: framework.Diagnosis{
+			PreFilterMsg:         st.Message(),
+			UnschedulablePlugins: map[string]struct{}{st.Plugin(): {}},
+		}}
+	}
+	return st.AsError()
+}
+
+// undoReservation runs Unreserve and forgets the assumed pod.
+func (s *Scheduler) undoReservation(ctx context.Context, state *framework.CycleState, assumed *v1alpha1.Pod, host string) {
+	s.framework.RunReservePluginsUnreserve(ctx, state, assumed, host)
+	if err := s.cache.ForgetPod(assumed); err != nil {
+		klog.FromContext(ctx).Error(err, "Could not forget the assumed pod", "pod", klog.KObj(assumed))
+	}
+}
+
+// runPostFilter asks the PostFilter plugins (preemption) for a node the pod
+// will fit once victims are gone. A nomination is remembered by the queue,
+// so later cycles keep room for the pod, and written to
+// status.nominatedNodeName.
+func (s *Scheduler) runPostFilter(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod, fitErr *framework.FitError) {
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
+	result, st := s.framework.RunPostFilterPlugins(ctx, state, pod, fitErr.Diagnosis.NodeToStatus)
+	if st.Code() == framework.Error {
+		logger.Error(st.AsError(), "Preemption failed")
+		return
+	}
+	if !st.IsSuccess() {
+		fitErr.Diagnosis.PostFilterMsg = st.Message()
+		return
+	}
+	if result == nil || result.NominatedNodeName == "" {
+		return
+	}
+	logger.V(2).Info("Pod nominated to a node after preemption", "node", result.NominatedNodeName)
+	s.queue.AddNominatedPod(pod, result.NominatedNodeName)
+	if err := s.setNominatedNodeName(ctx, pod, result.NominatedNodeName); err != nil {
+		logger.Error(err, "Could not record the nominated node")
+	}
 }
 
 // skipPodSchedule drops pods that need no scheduling any more: being
@@ -90,18 +157,23 @@ func (s *Scheduler) skipPodSchedule(pod *v1alpha1.Pod) bool {
 func (s *Scheduler) schedulePod(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod) (string, error) {
 	s.cache.UpdateSnapshot(s.snapshot)
 	numNodes := s.snapshot.NumNodes()
+	s.snapshotNodes.Store(int64(numNodes))
 	if numNodes == 0 {
 		return "", ErrNoNodesAvailable
 	}
 
-	if st := s.framework.RunPreFilterPlugins(ctx, state, pod); !st.IsSuccess() {
+	preRes, st := s.framework.RunPreFilterPlugins(ctx, state, pod)
+	if !st.IsSuccess() {
 		if st.IsRejected() {
-			return "", &framework.FitError{Pod: pod, NumAllNodes: numNodes, Diagnosis: framework.Diagnosis{PreFilterMsg: st.Message()}}
+			return "", &framework.FitError{Pod: pod, NumAllNodes: numNodes, Diagnosis: framework.Diagnosis{
+				PreFilterMsg:         st.Message(),
+				UnschedulablePlugins: map[string]struct{}{st.Plugin(): {}},
+			}}
 		}
 		return "", st.AsError()
 	}
 
-	feasible, diagnosis, err := s.findNodesThatPassFilters(ctx, state, pod)
+	feasible, diagnosis, err := s.findNodesThatPassFilters(ctx, state, pod, preRes)
 	if err != nil {
 		return "", err
 	}
@@ -115,6 +187,9 @@ func (s *Scheduler) schedulePod(ctx context.Context, state *framework.CycleState
 	if !s.framework.HasScorePlugins() {
 		return feasible[rand.IntN(len(feasible))].Node().Name, nil
 	}
+	if st := s.framework.RunPreScorePlugins(ctx, state, pod, feasible); !st.IsSuccess() {
+		return "", st.AsError()
+	}
 	scores, st := s.framework.RunScorePlugins(ctx, state, pod, feasible)
 	if !st.IsSuccess() {
 		return "", st.AsError()
@@ -125,8 +200,18 @@ func (s *Scheduler) schedulePod(ctx context.Context, state *framework.CycleState
 // findNodesThatPassFilters runs the filters over the nodes in parallel,
 // starting where the last cycle stopped so that load spreads, and stops
 // once numFeasibleNodesToFind nodes fit.
-func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod) ([]*framework.NodeInfo, framework.Diagnosis, error) {
+func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod, preRes *framework.PreFilterResult) ([]*framework.NodeInfo, framework.Diagnosis, error) {
 	nodes := s.snapshot.NodeInfos()
+	if preRes != nil && preRes.NodeNames != nil {
+		// A PreFilter plugin knows the only nodes that can fit.
+		some := make([]*framework.NodeInfo, 0, len(preRes.NodeNames))
+		for name := range preRes.NodeNames {
+			if n, ok := s.snapshot.Get(name); ok {
+				some = append(some, n)
+			}
+		}
+		nodes = some
+	}
 	numToFind := numFeasibleNodesToFind(s.percentageOfNodesToScore, int32(len(nodes)))
 	feasible := make([]*framework.NodeInfo, numToFind)
 	statuses := make([]*framework.Status, len(nodes))
@@ -138,7 +223,7 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, state *framewo
 	start := s.nextStartNodeIndex
 	check := func(i int) {
 		idx := (start + i) % len(nodes)
-		st := s.framework.RunFilterPlugins(ctx, state, pod, nodes[idx])
+		st := s.framework.RunFilterPluginsWithNominatedPods(ctx, state, pod, nodes[idx])
 		switch {
 		case st.IsSuccess():
 			n := found.Add(1)
@@ -165,6 +250,10 @@ func (s *Scheduler) findNodesThatPassFilters(ctx context.Context, state *framewo
 	for i, st := range statuses {
 		if st != nil {
 			diagnosis.NodeToStatus[nodes[i].Node().Name] = st
+			if diagnosis.UnschedulablePlugins == nil {
+				diagnosis.UnschedulablePlugins = map[string]struct{}{}
+			}
+			diagnosis.UnschedulablePlugins[st.Plugin()] = struct{}{}
 		}
 	}
 	processed := int(found.Load()) + len(diagnosis.NodeToStatus)
@@ -210,43 +299,60 @@ func selectHost(scores []int64) int {
 	return best
 }
 
-// bind POSTs the binding and settles the assumption either way.
-func (s *Scheduler) bind(ctx context.Context, pInfo *queue.QueuedPodInfo, assumed *v1alpha1.Pod, start time.Time) {
+// bindingCycle waits for Permit, runs PreBind, the Bind plugins and
+// PostBind, and settles the assumption either way. It runs in its own
+// goroutine so the next pod is scheduled meanwhile.
+func (s *Scheduler) bindingCycle(ctx context.Context, state *framework.CycleState, pInfo *queue.QueuedPodInfo, assumed *v1alpha1.Pod, start time.Time) {
 	defer s.bindings.Done()
-	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(assumed), "node", assumed.Spec.NodeName)
-	binding := &v1alpha1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
-		Target:     v1alpha1.ObjectReference{Kind: "Node", Name: assumed.Spec.NodeName},
+	host := assumed.Spec.NodeName
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(assumed), "node", host)
+	st := s.framework.WaitOnPermit(ctx, assumed)
+	if st.IsSuccess() {
+		st = s.framework.RunPreBindPlugins(ctx, state, assumed, host)
 	}
-	_, err := s.client.CoreV1alpha1().Pods(assumed.Namespace).Bind(ctx, assumed.Name, binding, metav1.CreateOptions{})
-	if err != nil {
-		if ferr := s.cache.ForgetPod(assumed); ferr != nil {
-			logger.Error(ferr, "Could not forget the assumed pod after its binding failed")
-		}
-		// The node's reservation is gone: pods waiting for room may fit.
-		s.queue.MoveAllToActiveOrBackoff(queue.AssignedPodDelete)
-		switch {
-		case apierrors.IsConflict(err):
-			// Bound already (by another scheduler, or by an earlier
-			// attempt whose answer was lost): nothing left to do.
-			logger.V(2).Info("Pod is already bound; dropping it", "err", err)
-			metrics.ObserveAttempt(metrics.ResultError, start)
-			return
-		case apierrors.IsNotFound(err):
-			logger.V(2).Info("Pod was deleted before it was bound")
-			metrics.ObserveAttempt(metrics.ResultError, start)
-			return
-		}
-		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("binding rejected: %w", err), -1, start)
+	if st.IsSuccess() {
+		st = s.framework.RunBindPlugins(ctx, state, assumed, host)
+	}
+	if !st.IsSuccess() {
+		s.handleBindingFailure(ctx, state, pInfo, assumed, st, start)
 		return
 	}
 	if err := s.cache.FinishBinding(assumed); err != nil {
 		logger.Error(err, "Could not finish binding in the cache")
 	}
+	s.queue.DeleteNominatedPodIfExists(assumed)
 	metrics.ObserveAttempt(metrics.ResultScheduled, start)
 	metrics.E2ESchedulingDuration.Observe(time.Since(pInfo.InitialTimestamp).Seconds())
 	logger.V(2).Info("Successfully bound pod to node", "attempts", pInfo.Attempts)
-	s.recorder.Eventf(assumed, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", assumed.Namespace, assumed.Name, assumed.Spec.NodeName)
+	s.recorder.Eventf(assumed, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", assumed.Namespace, assumed.Name, host)
+	s.framework.RunPostBindPlugins(ctx, state, assumed, host)
+}
+
+// handleBindingFailure undoes the reservation and requeues this pod alone.
+// The room it held goes back through the queueing hints as an assigned pod
+// deletion: only pods a plugin rejected for want of such room move.
+func (s *Scheduler) handleBindingFailure(ctx context.Context, state *framework.CycleState, pInfo *queue.QueuedPodInfo, assumed *v1alpha1.Pod, st *framework.Status, start time.Time) {
+	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(assumed), "node", assumed.Spec.NodeName)
+	s.undoReservation(ctx, state, assumed, assumed.Spec.NodeName)
+	s.queue.MoveAllToActiveOrBackoff(framework.EventAssignedPodDelete, assumed, nil)
+	err := st.AsError()
+	switch {
+	case apierrors.IsConflict(err):
+		// Bound already (by another scheduler, or by an earlier
+		// attempt whose answer was lost): nothing left to do.
+		logger.V(2).Info("Pod is already bound; dropping it", "err", err)
+		metrics.ObserveAttempt(metrics.ResultError, start)
+		return
+	case apierrors.IsNotFound(err):
+		logger.V(2).Info("Pod was deleted before it was bound")
+		metrics.ObserveAttempt(metrics.ResultError, start)
+		return
+	}
+	if st.IsRejected() {
+		s.handleSchedulingFailure(ctx, pInfo, statusError(pInfo.Pod, int(s.snapshotNodes.Load()), st), -1, start)
+		return
+	}
+	s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("binding rejected: %w", err), -1, start)
 }
 
 // handleSchedulingFailure tells the user and puts the pod back: to wait for
@@ -256,6 +362,11 @@ func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.Qu
 	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
 	var fitErr *framework.FitError
 	unschedulable := errors.As(err, &fitErr) || errors.Is(err, ErrNoNodesAvailable)
+	if fitErr != nil {
+		pInfo.UnschedulablePlugins = fitErr.Diagnosis.UnschedulablePlugins
+	} else {
+		pInfo.UnschedulablePlugins = nil
+	}
 	if unschedulable {
 		metrics.ObserveAttempt(metrics.ResultUnschedulable, start)
 		logger.V(2).Info("Unable to schedule pod; waiting", "reason", err.Error())
@@ -270,11 +381,13 @@ func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.Qu
 	switch {
 	case apierrors.IsNotFound(getErr):
 		logger.V(3).Info("Pod was deleted while being scheduled; not requeued")
+		s.queue.Done(pod.UID)
 		return
 	case getErr != nil:
 		logger.Error(getErr, "Could not read the pod from the informer cache")
 	case current.UID != pod.UID || assigned(current):
 		logger.V(3).Info("Pod was replaced or bound while being scheduled; not requeued")
+		s.queue.Done(pod.UID)
 		return
 	default:
 		pInfo.Pod = current
@@ -346,6 +459,29 @@ func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1
 	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("patch PodScheduled condition of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// setNominatedNodeName writes status.nominatedNodeName with a strategic
+// merge patch of pods/status (the UID precondition keeps a pod recreated
+// under the same name untouched).
+func (s *Scheduler) setNominatedNodeName(ctx context.Context, pod *v1alpha1.Pod, nodeName string) error {
+	if pod.Status.NominatedNodeName == nodeName {
+		return nil
+	}
+	status := pod.Status.DeepCopy()
+	status.NominatedNodeName = nodeName
+	patch, err := statuspatch.Pod(pod.UID, &pod.Status, status)
+	if err != nil {
+		return fmt.Errorf("status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if patch == nil {
+		return nil
+	}
+	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("patch nominatedNodeName of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
 }

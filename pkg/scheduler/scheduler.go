@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -46,6 +49,10 @@ type Config struct {
 	AssumedPodTTL time.Duration
 	// Registrations are the plugins; plugins.Default() when empty.
 	Registrations []framework.Registration
+	// CoreClient reads core/v1 Namespaces (served at /api/v1) for the
+	// namespaceSelector of pod affinity terms. Without it a
+	// namespaceSelector sees every namespace with no labels.
+	CoreClient kubernetes.Interface
 }
 
 // Scheduler schedules pods. Build it with New, start the informer factory,
@@ -65,6 +72,13 @@ type Scheduler struct {
 	// Owned by the scheduling loop alone.
 	snapshot           *internalcache.Snapshot
 	nextStartNodeIndex int
+	// snapshotNodes is the snapshot's node count, for the binding
+	// goroutines' messages.
+	snapshotNodes atomic.Int64
+
+	// coreFactory runs the core/v1 Namespace informer, when there is a
+	// CoreClient.
+	coreFactory informers.SharedInformerFactory
 
 	bindings sync.WaitGroup
 	synced   []toolscache.InformerSynced
@@ -89,10 +103,6 @@ func New(client clientset.Interface, factory externalversions.SharedInformerFact
 	if len(cfg.Registrations) == 0 {
 		cfg.Registrations = plugins.Default()
 	}
-	fw, err := framework.NewFramework(cfg.Registrations, cfg.Parallelism)
-	if err != nil {
-		return nil, fmt.Errorf("build scheduling framework: %w", err)
-	}
 	metrics.Register()
 
 	podInformer := factory.Core().V1alpha1().Pods()
@@ -102,16 +112,44 @@ func New(client clientset.Interface, factory externalversions.SharedInformerFact
 		recorder:                 recorder,
 		schedulerName:            cfg.SchedulerName,
 		percentageOfNodesToScore: cfg.PercentageOfNodesToScore,
-		framework:                fw,
 		cache:                    internalcache.New(cfg.AssumedPodTTL, nil),
-		queue: queue.New(queue.WithPendingPodsRecorder(func(c queue.PendingCounts) {
-			metrics.SetPendingPods(c.Active, c.Backoff, c.Unschedulable)
-		})),
-		podLister: podInformer.Lister(),
-		snapshot:  internalcache.NewEmptySnapshot(),
+		podLister:                podInformer.Lister(),
+		snapshot:                 internalcache.NewEmptySnapshot(),
 	}
+	extra := map[string]any{}
+	if cfg.CoreClient != nil {
+		s.coreFactory = informers.NewSharedInformerFactory(cfg.CoreClient, 0)
+		extra[plugins.NamespaceListerKey] = s.coreFactory.Core().V1().Namespaces().Lister()
+	}
+	s.queue = queue.New(queue.WithPendingPodsRecorder(func(c queue.PendingCounts) {
+		metrics.SetPendingPods(c.Active, c.Backoff, c.Unschedulable)
+	}))
+	fw, err := framework.NewFramework(cfg.Registrations, cfg.Parallelism, framework.Options{
+		Snapshot:      s.snapshot,
+		ClientSet:     client,
+		EventRecorder: recorder,
+		Nominator:     s.queue,
+		Extra:         extra,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build scheduling framework: %w", err)
+	}
+	if !fw.HasBindPlugins() {
+		return nil, errors.New("build scheduling framework: no Bind plugin")
+	}
+	hints, err := fw.EnqueueExtensions(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("build scheduling framework: %w", err)
+	}
+	s.queue.SetQueueingHints(hints)
+	s.framework = fw
 	if err := s.addEventHandlers(podInformer.Informer(), nodeInformer.Informer()); err != nil {
 		return nil, err
+	}
+	if s.coreFactory != nil {
+		if err := s.addNamespaceEventHandlers(s.coreFactory.Core().V1().Namespaces().Informer()); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -121,6 +159,10 @@ func New(client clientset.Interface, factory externalversions.SharedInformerFact
 // It returns after the bindings in flight have returned.
 func (s *Scheduler) Run(ctx context.Context) error {
 	logger := klog.FromContext(ctx)
+	if s.coreFactory != nil {
+		s.coreFactory.Start(ctx.Done())
+		defer s.coreFactory.Shutdown()
+	}
 	if !toolscache.WaitForCacheSync(ctx.Done(), s.synced...) {
 		return errors.New("scheduler: informers did not sync before shutdown")
 	}

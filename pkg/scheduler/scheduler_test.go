@@ -209,7 +209,7 @@ func TestPodsLandOnlyWhereTheyFit(t *testing.T) {
 				st.MakeNode("small-2").Capacity("1", "8Gi", "110").Obj(),
 			},
 			pod:     st.MakePod("p").Req("2", "").Obj(),
-			wantMsg: "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu."},
+			wantMsg: "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu. preemption: 0/4 nodes are available: 2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."},
 		{name: "no nodes at all",
 			pod:     st.MakePod("p").Obj(),
 			wantMsg: "no nodes available to schedule pods"},
@@ -336,7 +336,7 @@ func TestUnschedulablePodIsScheduledWhenRoomIsFreed(t *testing.T) {
 		st.MakePod("hog").Req("2", "").Node("n").Obj(),
 		st.MakePod("p").Req("1", "").Obj())
 	c := h.waitUnschedulable("p")
-	if want := "0/1 nodes are available: 1 Insufficient cpu."; c.Message != want {
+	if want := "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."; c.Message != want {
 		t.Errorf("message %q, want %q", c.Message, want)
 	}
 	if err := h.api.Client.CoreV1alpha1().Pods("default").Delete(context.Background(), "hog", metav1.DeleteOptions{}); err != nil {
@@ -517,5 +517,54 @@ func TestUnschedulableConditionKeepsOtherWritersConditions(t *testing.T) {
 	}
 	if len(pod.Status.Conditions) != 2 {
 		t.Errorf("conditions %+v: want the other writer's example.com/gate kept", pod.Status.Conditions)
+	}
+}
+
+// One node update that changes a label and a taint is two events; each must
+// reach the pods whose plugins registered it. (onNodeUpdate used to send
+// only the first, so the pod waiting for the taint to go stayed put.)
+func TestOneNodeUpdateSendsEveryEvent(t *testing.T) {
+	node := st.MakeNode("n").Taint("k", "v", noSchedule).Obj()
+	wantsLabel := st.MakePod("wants-label").NodeSelector(map[string]string{"disk": "ssd"}).
+		Toleration("k", v1alpha1.TolerationOpEqual, "v", noSchedule).Obj()
+	intolerant := st.MakePod("intolerant").Obj()
+	h := start(t, Config{}, node, wantsLabel, intolerant)
+	h.waitUnschedulable("wants-label")
+	h.waitUnschedulable("intolerant")
+
+	changed := node.DeepCopy()
+	changed.Labels["disk"] = "ssd"
+	changed.Spec.Taints = nil
+	if _, err := h.api.Client.CoreV1alpha1().Nodes().Update(context.Background(), changed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitBound("wants-label")
+	h.waitBound("intolerant")
+}
+
+// An event moves only the pods whose rejecting plugin registered it and
+// whose hint says it helps: a node labelled for one pod leaves the pod
+// waiting for another label (and the pod waiting for room) unschedulable.
+func TestNodeLabelChangeMovesOnlyThePodsItConcerns(t *testing.T) {
+	node := st.MakeNode("n").Capacity("1", "8Gi", "110").Obj()
+	ssd := st.MakePod("ssd").NodeSelector(map[string]string{"disk": "ssd"}).Obj()
+	gpu := st.MakePod("gpu").NodeSelector(map[string]string{"gpu": "true"}).Obj()
+	big := st.MakePod("big").Req("2", "").Obj()
+	h := start(t, Config{}, node, ssd, gpu, big)
+	for _, p := range []string{"ssd", "gpu", "big"} {
+		h.waitUnschedulable(p)
+	}
+	h.eventually("all three waiting as unschedulable", func() bool { return h.sched.Queue().PendingPods().Unschedulable == 3 })
+
+	labelled := node.DeepCopy()
+	labelled.Labels["disk"] = "ssd"
+	if _, err := h.api.Client.CoreV1alpha1().Nodes().Update(context.Background(), labelled, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitBound("ssd")
+	// ssd's binding is the last event; the other two must still wait.
+	h.stop()
+	if got := h.sched.Queue().PendingPods(); got.Unschedulable != 2 || got.Active != 0 || got.Backoff != 0 {
+		t.Errorf("queue %+v, want the two other pods still unschedulable", got)
 	}
 }

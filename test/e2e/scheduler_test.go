@@ -68,8 +68,9 @@ func TestSchedulerWithKubectl(t *testing.T) {
 			return strings.Contains(out, "pod/picky") && strings.Contains(out, "pod/huge"), nil
 		})
 		for pod, why := range map[string]string{
-			"picky": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
-			"huge":  "0/2 nodes are available: 2 Insufficient cpu.",
+			// Each ends with upstream's preemption summary.
+			"picky": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
+			"huge":  "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.",
 		} {
 			cond := k.MustRun(t, "", "get", "pod", pod, "-o", `jsonpath={range .status.conditions[?(@.type=="PodScheduled")]}{.status}/{.reason}/{.message}{end}`)
 			if cond != "False/Unschedulable/"+why {

@@ -95,6 +95,7 @@ unless --keep. Requests are not rate-limited on the client unless --qps is given
 		nodeFailureCommand(g),
 		execCommand(g),
 	)
+	cmd.AddCommand(scheduleWorkloadCommands(g)...)
 	return cmd
 }
 

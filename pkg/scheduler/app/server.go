@@ -112,6 +112,8 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 		SchedulerName:            o.SchedulerName,
 		Parallelism:              o.Parallelism,
 		PercentageOfNodesToScore: o.PercentageOfNodesToScore,
+		// Namespaces are core/v1 objects, read with the client-go client.
+		CoreClient: eventsClient,
 	})
 	if err != nil {
 		return err

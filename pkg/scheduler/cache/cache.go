@@ -1,16 +1,20 @@
 // Package cache keeps the scheduler's picture of the cluster: every node
-// with the resources requested by the pods bound to it, plus the pods the
+// with the pods bound to it and what they request, plus the pods the
 // scheduler has placed but the API server has not yet confirmed
-// ("assumed"). Each scheduling cycle reads a Snapshot of it, so a node's
-// free capacity is known without listing pods.
+// ("assumed"). Each scheduling cycle reads a Snapshot of it, updated
+// incrementally: the cache keeps its nodes in a list ordered by the last
+// change, so a snapshot copies only the nodes changed since its last update
+// without looking at the others (as kube-scheduler's cache does).
 //
 // An assumed pod counts against its node at once, so the next pod can be
 // scheduled while the binding is still in flight. The informer's bound pod
 // confirms the assumption; a failed binding forgets it; one never confirmed
-// expires some time after its binding finished.
+// expires some time after its binding finished. Expiry pops a deadline heap,
+// so it costs nothing while no assumption is due.
 package cache
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"sync"
@@ -29,33 +33,41 @@ import (
 // pod waits for the informer to confirm it before it is dropped.
 const DefaultAssumedPodTTL = 30 * time.Second
 
-// cleanupPeriod is how often expired assumed pods are looked for.
+// cleanupPeriod is how often the deadline heap is looked at.
 const cleanupPeriod = time.Second
 
 type podState struct {
-	pod      *v1alpha1.Pod
+	info     *framework.PodInfo
 	nodeName string
-	requests framework.PodRequests
 	// assumed: placed by this scheduler, not yet seen bound by the informer.
 	assumed bool
-	// deadline is when an assumed pod whose binding finished expires; zero
-	// while the binding is in flight.
+	// deadline is when an assumed pod whose binding has finished expires;
+	// zero while the binding is in flight.
 	deadline time.Time
 }
 
-// Cache is safe for concurrent use by the informer handlers, the
-// scheduling loop and the binding goroutines.
+// nodeItem is a node in the cache's list, most recently changed first.
+type nodeItem struct {
+	info       *framework.NodeInfo
+	prev, next *nodeItem
+}
+
+// Cache is the scheduler's cache. It is safe for concurrent use.
 type Cache struct {
 	ttl   time.Duration
 	clock clock.Clock
 
 	mu    sync.Mutex
-	nodes map[string]*framework.NodeInfo
-	pods  map[types.UID]*podState
+	nodes map[string]*nodeItem
+	head  *nodeItem
+	// nodesWithObject counts the nodes that have a Node object.
+	nodesWithObject int
+	pods            map[types.UID]*podState
+	expiry          deadlineHeap
 }
 
 // New returns an empty cache. Assumed pods expire ttl after their binding
-// finished; ttl 0 means never.
+// finished (never when ttl is 0). clk is the clock, nil for the real one.
 func New(ttl time.Duration, clk clock.Clock) *Cache {
 	if clk == nil {
 		clk = clock.RealClock{}
@@ -63,50 +75,82 @@ func New(ttl time.Duration, clk clock.Clock) *Cache {
 	return &Cache{
 		ttl:   ttl,
 		clock: clk,
-		nodes: map[string]*framework.NodeInfo{},
+		nodes: map[string]*nodeItem{},
 		pods:  map[types.UID]*podState{},
 	}
 }
 
-// Run drops expired assumed pods until ctx is done.
+// Run expires assumed pods until ctx is done.
 func (c *Cache) Run(ctx context.Context) {
 	wait.UntilWithContext(ctx, func(context.Context) { c.cleanupExpiredAssumedPods() }, cleanupPeriod)
 }
 
 func podName(pod *v1alpha1.Pod) string { return pod.Namespace + "/" + pod.Name }
 
-// AssumePod reserves pod.Spec.NodeName's resources for a pod the scheduler
-// has just placed and is about to bind.
+// moveToHeadLocked marks the node as the most recently changed.
+func (c *Cache) moveToHeadLocked(it *nodeItem) {
+	if c.head == it {
+		return
+	}
+	if it.prev != nil {
+		it.prev.next = it.next
+	}
+	if it.next != nil {
+		it.next.prev = it.prev
+	}
+	it.prev, it.next = nil, c.head
+	if c.head != nil {
+		c.head.prev = it
+	}
+	c.head = it
+}
+
+func (c *Cache) removeItemLocked(name string, it *nodeItem) {
+	if it.prev != nil {
+		it.prev.next = it.next
+	}
+	if it.next != nil {
+		it.next.prev = it.prev
+	}
+	if c.head == it {
+		c.head = it.next
+	}
+	delete(c.nodes, name)
+}
+
+// AssumePod charges pod (with spec.nodeName set) to its node before the
+// binding is sent.
 func (c *Cache) AssumePod(pod *v1alpha1.Pod) error {
 	if pod.Spec.NodeName == "" {
 		return fmt.Errorf("assume pod %s: no node name", podName(pod))
 	}
+	info := framework.NewPodInfo(pod)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.pods[pod.UID]; ok {
 		return fmt.Errorf("assume pod %s: already in the cache", podName(pod))
 	}
-	c.addPodLocked(pod, true)
+	c.addPodLocked(info, true)
 	return nil
 }
 
-// FinishBinding starts the expiry clock of an assumed pod once its binding
-// request has returned.
+// FinishBinding starts the assumed pod's expiry clock: the binding call
+// returned, so the informer should show it bound within the TTL.
 func (c *Cache) FinishBinding(pod *v1alpha1.Pod) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s, ok := c.pods[pod.UID]
 	if !ok || !s.assumed {
-		// Already confirmed by the informer, or deleted: nothing to expire.
-		return nil
+		return nil // confirmed already, or gone
 	}
 	if c.ttl > 0 {
 		s.deadline = c.clock.Now().Add(c.ttl)
+		heap.Push(&c.expiry, expiryEntry{uid: pod.UID, deadline: s.deadline})
 	}
 	return nil
 }
 
-// ForgetPod releases an assumed pod's resources after its binding failed.
+// ForgetPod undoes AssumePod after a failed binding.
 func (c *Cache) ForgetPod(pod *v1alpha1.Pod) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -129,13 +173,13 @@ func (c *Cache) IsAssumedPod(pod *v1alpha1.Pod) bool {
 	return ok && s.assumed
 }
 
-// AddPod records a pod the informer saw bound to a node. If the scheduler
-// had assumed it, this confirms the assumption, moving it if the pod ended
-// up on another node (another scheduler bound it first).
+// AddPod records a pod the informer shows bound (a new one, a changed one,
+// or the confirmation of an assumed one).
 func (c *Cache) AddPod(pod *v1alpha1.Pod) error {
 	if pod.Spec.NodeName == "" {
 		return fmt.Errorf("add pod %s: not bound to a node", podName(pod))
 	}
+	info := framework.NewPodInfo(pod)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.pods[pod.UID]; ok {
@@ -144,11 +188,11 @@ func (c *Cache) AddPod(pod *v1alpha1.Pod) error {
 		}
 		c.removePodLocked(s)
 	}
-	c.addPodLocked(pod, false)
+	c.addPodLocked(info, false)
 	return nil
 }
 
-// RemovePod releases a pod's resources: it was deleted, or finished.
+// RemovePod forgets a pod that was deleted or finished.
 func (c *Cache) RemovePod(pod *v1alpha1.Pod) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -158,93 +202,124 @@ func (c *Cache) RemovePod(pod *v1alpha1.Pod) error {
 	return nil
 }
 
-func (c *Cache) addPodLocked(pod *v1alpha1.Pod, assumed bool) {
-	s := &podState{
-		pod:      pod,
-		nodeName: pod.Spec.NodeName,
-		requests: framework.ComputePodRequests(pod),
-		assumed:  assumed,
-	}
-	n, ok := c.nodes[s.nodeName]
+func (c *Cache) addPodLocked(info *framework.PodInfo, assumed bool) {
+	s := &podState{info: info, nodeName: info.Pod.Spec.NodeName, assumed: assumed}
+	it, ok := c.nodes[s.nodeName]
 	if !ok {
-		// A pod bound to a node the informer has not shown yet: account
-		// for it now so the node is right when it appears.
-		n = framework.NewNodeInfo(nil)
-		c.nodes[s.nodeName] = n
+		it = &nodeItem{info: framework.NewNodeInfo(nil)}
+		c.nodes[s.nodeName] = it
 	}
-	n.AddPod(s.requests)
-	c.pods[pod.UID] = s
+	it.info.AddPodInfo(info)
+	c.moveToHeadLocked(it)
+	c.pods[info.Pod.UID] = s
 }
 
 func (c *Cache) removePodLocked(s *podState) {
-	if n, ok := c.nodes[s.nodeName]; ok {
-		n.RemovePod(s.requests)
-		if n.Node() == nil && n.PodCount == 0 {
-			delete(c.nodes, s.nodeName)
+	if it, ok := c.nodes[s.nodeName]; ok {
+		it.info.RemovePod(s.info.Pod)
+		if it.info.Node() == nil && len(it.info.Pods) == 0 {
+			c.removeItemLocked(s.nodeName, it)
+		} else {
+			c.moveToHeadLocked(it)
 		}
 	}
-	delete(c.pods, s.pod.UID)
+	delete(c.pods, s.info.Pod.UID)
 }
 
+// cleanupExpiredAssumedPods drops the assumed pods whose deadline passed.
+// Entries for pods confirmed, forgotten or re-assumed since are stale and
+// just popped.
 func (c *Cache) cleanupExpiredAssumedPods() {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, s := range c.pods {
-		if s.assumed && !s.deadline.IsZero() && now.After(s.deadline) {
-			klog.InfoS("Assumed pod was never confirmed bound; releasing its resources", "pod", klog.KObj(s.pod), "node", s.nodeName)
-			c.removePodLocked(s)
+	for c.expiry.Len() > 0 && now.After(c.expiry[0].deadline) {
+		e := heap.Pop(&c.expiry).(expiryEntry)
+		s, ok := c.pods[e.uid]
+		if !ok || !s.assumed || !s.deadline.Equal(e.deadline) {
+			continue
 		}
+		klog.InfoS("Assumed pod was never confirmed bound; releasing its resources", "pod", klog.KObj(s.info.Pod), "node", s.nodeName)
+		c.removePodLocked(s)
 	}
 }
 
-// AddNode records a new node.
+// AddNode records a node (or a new version of it).
 func (c *Cache) AddNode(node *v1alpha1.Node) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n, ok := c.nodes[node.Name]; ok {
-		n.SetNode(node)
-		return
+	it, ok := c.nodes[node.Name]
+	if !ok {
+		it = &nodeItem{info: framework.NewNodeInfo(nil)}
+		c.nodes[node.Name] = it
 	}
-	c.nodes[node.Name] = framework.NewNodeInfo(node)
+	if it.info.Node() == nil {
+		c.nodesWithObject++
+	}
+	it.info.SetNode(node)
+	c.moveToHeadLocked(it)
 }
 
-// UpdateNode records a change to a node (labels, taints, allocatable...).
+// UpdateNode records a node's new version.
 func (c *Cache) UpdateNode(_, newNode *v1alpha1.Node) {
 	c.AddNode(newNode)
 }
 
-// RemoveNode forgets a node. Pods still bound to it keep being accounted
-// until they are deleted, in case the node comes back.
+// RemoveNode forgets a deleted node. While pods are still charged to it the
+// entry stays, without its Node object, so they are not double counted
+// should it come back.
 func (c *Cache) RemoveNode(node *v1alpha1.Node) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, ok := c.nodes[node.Name]
+	it, ok := c.nodes[node.Name]
 	if !ok {
 		return
 	}
-	if n.PodCount == 0 {
-		delete(c.nodes, node.Name)
+	if it.info.Node() != nil {
+		c.nodesWithObject--
+	}
+	if len(it.info.Pods) == 0 {
+		c.removeItemLocked(node.Name, it)
 		return
 	}
-	n.RemoveNode()
+	it.info.RemoveNode()
+	c.moveToHeadLocked(it)
 }
 
-// NodeInfo returns a copy of the cache's view of a node, for tests and
-// debugging.
+// NodeInfo returns a copy of a node's entry, for tests and debugging.
 func (c *Cache) NodeInfo(name string) (*framework.NodeInfo, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, ok := c.nodes[name]
+	it, ok := c.nodes[name]
 	if !ok {
 		return nil, false
 	}
-	return n.Clone(), true
+	return it.info.Clone(), true
 }
 
-// PodCount returns how many pods (bound and assumed) the cache holds.
+// PodCount returns how many pods the cache holds, assumed or confirmed.
 func (c *Cache) PodCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.pods)
+}
+
+// expiryEntry is an assumed pod's deadline.
+type expiryEntry struct {
+	uid      types.UID
+	deadline time.Time
+}
+
+// deadlineHeap is a min-heap of deadlines (container/heap).
+type deadlineHeap []expiryEntry
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(expiryEntry)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }

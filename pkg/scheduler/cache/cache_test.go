@@ -1,12 +1,15 @@
 package cache
 
 import (
+	"fmt"
+	"sort"
 	"testing"
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
 	st "skiff.dev/skiff/pkg/scheduler/testing"
 )
 
@@ -239,9 +242,63 @@ func TestSnapshot(t *testing.T) {
 		}
 		for _, n := range fresh.NodeInfos() {
 			o, _ := s.Get(n.Node().Name)
-			if *o != *n {
+			if summary(o) != summary(n) {
 				t.Errorf("node %s: fresh %+v, updated %+v", n.Node().Name, n, o)
 			}
 		}
 	})
+}
+
+// summary is what must agree between two copies of a NodeInfo.
+func summary(n *framework.NodeInfo) string {
+	var uids []string
+	for _, p := range n.Pods {
+		uids = append(uids, string(p.Pod.UID))
+	}
+	sort.Strings(uids)
+	return fmt.Sprintf("%s %+v %+v %d %d %v aff=%d anti=%d", n.Node().Name, n.Requested, n.NonZeroRequested, n.PodCount, n.Generation, uids, len(n.PodsWithAffinity), len(n.PodsWithRequiredAntiAffinity))
+}
+
+func TestSnapshotCopiesAreIndependent(t *testing.T) {
+	c := New(ttl, nil)
+	c.AddNode(st.MakeNode("a").Obj())
+	s := NewEmptySnapshot()
+	_ = c.AddPod(bound("p", "a", "1"))
+	c.UpdateSnapshot(s)
+	a, _ := s.Get("a")
+	// The cache's list changes in place; the snapshot's must not follow
+	// until it is updated.
+	_ = c.RemovePod(bound("p", "a", "1"))
+	_ = c.AddPod(bound("q", "a", "1"))
+	if len(a.Pods) != 1 || a.Pods[0].Pod.Name != "p" {
+		t.Fatalf("snapshot pods changed under the cycle: %v", summary(a))
+	}
+	c.UpdateSnapshot(s)
+	if len(a.Pods) != 1 || a.Pods[0].Pod.Name != "q" {
+		t.Fatalf("after update: %v, want pod q", summary(a))
+	}
+}
+
+func TestExpiryHeapIgnoresStaleDeadlines(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Now())
+	c := New(ttl, clk)
+	p := bound("p", "n1", "1")
+	_ = c.AssumePod(p)
+	_ = c.FinishBinding(p)
+	// Confirmed, deleted and assumed again: the first deadline is stale.
+	_ = c.AddPod(p)
+	_ = c.RemovePod(p)
+	clk.Step(ttl / 2)
+	_ = c.AssumePod(p)
+	_ = c.FinishBinding(p)
+	clk.Step(ttl/2 + time.Second)
+	c.cleanupExpiredAssumedPods()
+	if !c.IsAssumedPod(p) {
+		t.Fatal("a re-assumed pod expired on its earlier deadline")
+	}
+	clk.Step(ttl)
+	c.cleanupExpiredAssumedPods()
+	if c.PodCount() != 0 || c.expiry.Len() != 0 {
+		t.Fatalf("after its own deadline: %d pods, %d deadlines; want none", c.PodCount(), c.expiry.Len())
+	}
 }

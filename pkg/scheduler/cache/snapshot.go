@@ -6,84 +6,109 @@ import (
 	"skiff.dev/skiff/pkg/scheduler/framework"
 )
 
-// Snapshot is the cache as one scheduling cycle sees it: a copy that does
-// not change while plugins read it from many goroutines. It is refreshed in
-// place at the start of each cycle, copying only the nodes that changed.
+// Snapshot is the view of the cache one scheduling cycle works on: the
+// nodes (with a Node object) sorted by name, unchanged while the cycle
+// runs. It belongs to the scheduling loop alone.
 type Snapshot struct {
 	byName map[string]*framework.NodeInfo
-	// list holds the nodes in name order; the scheduler rotates where in it
-	// each cycle starts.
-	list       []*framework.NodeInfo
+	// list, havePodsWithAffinity and havePodsWithRequiredAntiAffinity are
+	// rebuilt only when a node joins, leaves, or changes which of the last
+	// two it belongs to.
+	list                             []*framework.NodeInfo
+	havePodsWithAffinity             []*framework.NodeInfo
+	havePodsWithRequiredAntiAffinity []*framework.NodeInfo
+	// generation is the newest NodeInfo generation copied in.
 	generation int64
 }
 
-// NewEmptySnapshot returns a snapshot with no nodes.
+var _ framework.NodeInfoLister = &Snapshot{}
+
+// NewEmptySnapshot returns a snapshot to pass to UpdateSnapshot.
 func NewEmptySnapshot() *Snapshot {
 	return &Snapshot{byName: map[string]*framework.NodeInfo{}}
 }
 
-// NodeInfos returns the nodes, in name order.
+// NodeInfos returns the nodes sorted by name.
 func (s *Snapshot) NodeInfos() []*framework.NodeInfo { return s.list }
 
-// NumNodes returns how many nodes the snapshot holds.
+// List returns the nodes sorted by name.
+func (s *Snapshot) List() []*framework.NodeInfo { return s.list }
+
+// HavePodsWithAffinityList returns the nodes with pods with pod affinity.
+func (s *Snapshot) HavePodsWithAffinityList() []*framework.NodeInfo { return s.havePodsWithAffinity }
+
+// HavePodsWithRequiredAntiAffinityList returns the nodes with pods with
+// required anti-affinity.
+func (s *Snapshot) HavePodsWithRequiredAntiAffinityList() []*framework.NodeInfo {
+	return s.havePodsWithRequiredAntiAffinity
+}
+
+// NumNodes returns the number of nodes in the snapshot.
 func (s *Snapshot) NumNodes() int { return len(s.list) }
 
-// Get returns a node by name.
+// Get returns the named node.
 func (s *Snapshot) Get(name string) (*framework.NodeInfo, bool) {
 	n, ok := s.byName[name]
 	return n, ok
 }
 
-// UpdateSnapshot brings the snapshot up to date with the cache. Only nodes
-// whose generation is newer than the snapshot's are copied; nodes with pods
-// but no Node object are left out.
+// UpdateSnapshot brings s up to date: it walks the cache's nodes from the
+// most recently changed and stops at the first one s already has, so a
+// cycle after one binding copies one node.
 func (c *Cache) UpdateSnapshot(s *Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	membershipChanged := false
+	rebuild := false
 	newest := s.generation
-	withNode := 0
-	for name, n := range c.nodes {
+	for it := c.head; it != nil && it.info.Generation > s.generation; it = it.next {
+		n := it.info
 		newest = max(newest, n.Generation)
+		name := ""
+		existing, inSnapshot := (*framework.NodeInfo)(nil), false
 		if n.Node() != nil {
-			withNode++
+			name = n.Node().Name
+			existing, inSnapshot = s.byName[name]
 		}
-		if n.Generation <= s.generation {
-			continue
-		}
-		existing, inSnapshot := s.byName[name]
 		switch {
-		case n.Node() == nil && inSnapshot:
-			delete(s.byName, name)
-			membershipChanged = true
 		case n.Node() == nil:
+			// A node removed with pods still charged: found below.
 		case inSnapshot:
-			// Overwrite in place so the ordered list stays valid.
-			*existing = *n
+			hadAff, hadAnti := len(existing.PodsWithAffinity) > 0, len(existing.PodsWithRequiredAntiAffinity) > 0
+			n.CopyInto(existing)
+			if hadAff != (len(n.PodsWithAffinity) > 0) || hadAnti != (len(n.PodsWithRequiredAntiAffinity) > 0) {
+				rebuild = true
+			}
 		default:
 			s.byName[name] = n.Clone()
-			membershipChanged = true
+			rebuild = true
 		}
 	}
-	// Every node with a Node object is in the snapshot now. Nodes deleted
-	// from the cache altogether leave no newer generation behind; if the
-	// snapshot holds more nodes than the cache, find and drop them.
-	if len(s.byName) > withNode {
+	// Removed nodes: the snapshot holds more nodes than the cache has.
+	if len(s.byName) > c.nodesWithObject {
 		for name := range s.byName {
-			if n, ok := c.nodes[name]; !ok || n.Node() == nil {
+			if it, ok := c.nodes[name]; !ok || it.info.Node() == nil {
 				delete(s.byName, name)
-				membershipChanged = true
+				rebuild = true
 			}
 		}
 	}
 	s.generation = newest
-
-	if membershipChanged {
+	if rebuild {
 		s.list = s.list[:0]
+		s.havePodsWithAffinity = s.havePodsWithAffinity[:0]
+		s.havePodsWithRequiredAntiAffinity = s.havePodsWithRequiredAntiAffinity[:0]
 		for _, n := range s.byName {
 			s.list = append(s.list, n)
 		}
 		sort.Slice(s.list, func(i, j int) bool { return s.list[i].Node().Name < s.list[j].Node().Name })
+		for _, n := range s.list {
+			if len(n.PodsWithAffinity) > 0 {
+				s.havePodsWithAffinity = append(s.havePodsWithAffinity, n)
+			}
+			if len(n.PodsWithRequiredAntiAffinity) > 0 {
+				s.havePodsWithRequiredAntiAffinity = append(s.havePodsWithRequiredAntiAffinity, n)
+			}
+		}
 	}
 }

@@ -10,6 +10,12 @@ type StateKey string
 // each node.
 type StateData any
 
+// Cloner is StateData that a PreFilterExtensions plugin changes: the copy
+// preemption and nominated pods work on must not change the original.
+type Cloner interface {
+	Clone() StateData
+}
+
 // CycleState is the scratch space of one scheduling cycle: PreFilter writes
 // what it computed from the pod, Filter and Score read it for every node,
 // from many goroutines at once.
@@ -40,4 +46,20 @@ func (c *CycleState) ReadOrCompute(key StateKey, compute func() StateData) State
 	}
 	v, _ := c.data.LoadOrStore(key, compute())
 	return v
+}
+
+// Clone copies the state; data that is a Cloner is cloned, the rest shared.
+func (c *CycleState) Clone() *CycleState {
+	out := NewCycleState()
+	if c == nil {
+		return out
+	}
+	c.data.Range(func(k, v any) bool {
+		if cl, ok := v.(Cloner); ok {
+			v = cl.Clone()
+		}
+		out.data.Store(k, v)
+		return true
+	})
+	return out
 }

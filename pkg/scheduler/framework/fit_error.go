@@ -16,6 +16,11 @@ type Diagnosis struct {
 	// PreFilterMsg is set when a PreFilter plugin rejected the pod before
 	// any node was looked at.
 	PreFilterMsg string
+	// PostFilterMsg is what the PostFilter plugins (preemption) said.
+	PostFilterMsg string
+	// UnschedulablePlugins are the plugins that rejected the pod: only
+	// events they registered move it out of the unschedulable queue.
+	UnschedulablePlugins map[string]struct{}
 }
 
 // FitError is the failure of a scheduling attempt that found no node.
@@ -50,6 +55,9 @@ func (f *FitError) Error() string {
 	sort.Strings(histogram)
 	if len(histogram) > 0 {
 		msg += " " + strings.Join(histogram, ", ") + "."
+	}
+	if f.Diagnosis.PostFilterMsg != "" {
+		msg += " " + f.Diagnosis.PostFilterMsg
 	}
 	return msg
 }

@@ -24,9 +24,11 @@ type fakePlugin struct {
 }
 
 func (p *fakePlugin) Name() string { return p.name }
-func (p *fakePlugin) PreFilter(context.Context, *framework.CycleState, *v1alpha1.Pod) *framework.Status {
-	return p.preFilter
+func (p *fakePlugin) PreFilter(context.Context, *framework.CycleState, *v1alpha1.Pod) (*framework.PreFilterResult, *framework.Status) {
+	return nil, p.preFilter
 }
+
+func (p *fakePlugin) PreFilterExtensions() framework.PreFilterExtensions { return nil }
 func (p *fakePlugin) Filter(_ context.Context, _ *framework.CycleState, _ *v1alpha1.Pod, n *framework.NodeInfo) *framework.Status {
 	p.filtered++
 	if r, ok := p.reject[n.Node().Name]; ok {
@@ -82,7 +84,7 @@ func TestPreFilterSkipMeansFilterIsNotCalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, state, pod := context.Background(), framework.NewCycleState(), st.MakePod("p").Obj()
-	if s := f.RunPreFilterPlugins(ctx, state, pod); !s.IsSuccess() {
+	if _, s := f.RunPreFilterPlugins(ctx, state, pod); !s.IsSuccess() {
 		t.Fatalf("RunPreFilterPlugins: %v", s.AsError())
 	}
 	if s := f.RunFilterPlugins(ctx, state, pod, nodes("n")[0]); !s.IsSuccess() {
@@ -96,7 +98,7 @@ func TestPreFilterSkipMeansFilterIsNotCalled(t *testing.T) {
 func TestPreFilterRejectionNamesThePlugin(t *testing.T) {
 	p := &fakePlugin{name: "gate", preFilter: framework.NewStatus(framework.UnschedulableAndUnresolvable, "pod is gated")}
 	f, _ := framework.NewFramework([]framework.Registration{{Plugin: p, Weight: 1}}, 1)
-	s := f.RunPreFilterPlugins(context.Background(), framework.NewCycleState(), st.MakePod("p").Obj())
+	_, s := f.RunPreFilterPlugins(context.Background(), framework.NewCycleState(), st.MakePod("p").Obj())
 	if !s.IsRejected() || s.Plugin() != "gate" || s.Message() != "pod is gated" {
 		t.Errorf("status = %v %q from %q, want rejection %q from gate", s.Code(), s.Message(), s.Plugin(), "pod is gated")
 	}

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"time"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 )
@@ -19,13 +20,30 @@ type Plugin interface {
 	Name() string
 }
 
+// PreFilterResult narrows the nodes worth filtering; nil means all.
+type PreFilterResult struct {
+	// NodeNames, when not nil, are the only nodes that can fit the pod.
+	NodeNames map[string]struct{}
+}
+
 // PreFilterPlugin looks at the pod once per scheduling cycle, before any
 // node, to compute what its Filter needs (or to reject the pod outright).
 // Returning Skip means the plugin has nothing to check for this pod and its
 // Filter is not called.
 type PreFilterPlugin interface {
 	Plugin
-	PreFilter(ctx context.Context, state *CycleState, pod *v1alpha1.Pod) *Status
+	PreFilter(ctx context.Context, state *CycleState, pod *v1alpha1.Pod) (*PreFilterResult, *Status)
+	// PreFilterExtensions returns nil when the plugin's PreFilter state does
+	// not depend on the other pods, else the hooks preemption uses to see a
+	// node with victims removed (or nominated pods added).
+	PreFilterExtensions() PreFilterExtensions
+}
+
+// PreFilterExtensions update a plugin's PreFilter state as if a pod were
+// added to or removed from a node, as upstream's do.
+type PreFilterExtensions interface {
+	AddPod(ctx context.Context, state *CycleState, podToSchedule *v1alpha1.Pod, podInfoToAdd *PodInfo, nodeInfo *NodeInfo) *Status
+	RemovePod(ctx context.Context, state *CycleState, podToSchedule *v1alpha1.Pod, podInfoToRemove *PodInfo, nodeInfo *NodeInfo) *Status
 }
 
 // FilterPlugin decides whether the pod may run on one node. It is called
@@ -33,6 +51,29 @@ type PreFilterPlugin interface {
 type FilterPlugin interface {
 	Plugin
 	Filter(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeInfo *NodeInfo) *Status
+}
+
+// NodeToStatus maps each node a pod was rejected on to the rejection.
+type NodeToStatus map[string]*Status
+
+// PostFilterResult is what a PostFilter plugin did: the node nominated for
+// the pod once victims are gone.
+type PostFilterResult struct {
+	NominatedNodeName string
+}
+
+// PostFilterPlugin runs when no node fits (preemption). Success with a
+// result means the pod may fit on result.NominatedNodeName later.
+type PostFilterPlugin interface {
+	Plugin
+	PostFilter(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, filteredNodeStatusMap NodeToStatus) (*PostFilterResult, *Status)
+}
+
+// PreScorePlugin computes, once per cycle, what its Score needs from the
+// feasible nodes. Skip means its Score is not called.
+type PreScorePlugin interface {
+	Plugin
+	PreScore(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodes []*NodeInfo) *Status
 }
 
 // ScorePlugin ranks a node that passed every filter. Scores are normalised
@@ -48,6 +89,49 @@ type ScorePlugin interface {
 // ScoreExtensions rescales one plugin's raw scores across all nodes.
 type ScoreExtensions interface {
 	NormalizeScore(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, scores NodeScoreList) *Status
+}
+
+// ReservePlugin is told when a node is reserved for the pod in the cache
+// (Reserve) and when that reservation is undone (Unreserve, which must be
+// idempotent and cannot fail).
+type ReservePlugin interface {
+	Plugin
+	Reserve(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeName string) *Status
+	Unreserve(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeName string)
+}
+
+// PermitPlugin may approve, reject or hold (Wait, up to the returned
+// timeout) a pod before it is bound.
+type PermitPlugin interface {
+	Plugin
+	Permit(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeName string) (*Status, time.Duration)
+}
+
+// PreBindPlugin runs before the pod is bound, in the binding goroutine.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeName string) *Status
+}
+
+// BindPlugin binds the pod to the node. A plugin that does not handle the
+// pod returns Skip and the next one is asked.
+type BindPlugin interface {
+	Plugin
+	Bind(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeName string) *Status
+}
+
+// PostBindPlugin is told the pod was bound.
+type PostBindPlugin interface {
+	Plugin
+	PostBind(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeName string)
+}
+
+// EnqueueExtensions is implemented by plugins that can reject a pod: it
+// lists the cluster events that can make such a pod schedulable, each with
+// a hint that looks at the event to decide whether it does for this pod.
+type EnqueueExtensions interface {
+	Plugin
+	EventsToRegister(ctx context.Context) ([]ClusterEventWithHint, error)
 }
 
 // NodeScore is one node's score.

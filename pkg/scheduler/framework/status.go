@@ -23,9 +23,11 @@ const (
 	// Skip: returned by PreFilter when the plugin has nothing to check for
 	// this pod, so its Filter is not called.
 	Skip
+	// Wait: a Permit plugin holds the pod until it is allowed or rejected.
+	Wait
 )
 
-var codeNames = []string{"Success", "Error", "Unschedulable", "UnschedulableAndUnresolvable", "Skip"}
+var codeNames = []string{"Success", "Error", "Unschedulable", "UnschedulableAndUnresolvable", "Skip", "Wait"}
 
 func (c Code) String() string {
 	if int(c) < len(codeNames) {

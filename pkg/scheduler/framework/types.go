@@ -103,10 +103,32 @@ var generation atomic.Int64
 // NextGeneration returns a new, higher generation number.
 func NextGeneration() int64 { return generation.Add(1) }
 
-// NodeInfo is a node as the scheduler sees it: the Node object and what the
-// pods bound (or assumed) to it request.
+// PodInfo is a pod placed on a node (bound or assumed) with what the
+// plugins need of it computed once: its requests and its parsed pod
+// affinity terms. It is never changed once built, so snapshots share it.
+type PodInfo struct {
+	Pod      *v1alpha1.Pod
+	Requests PodRequests
+	podAffinityTerms
+}
+
+// NewPodInfo computes a pod's PodInfo. Terms that do not parse are dropped
+// (validation rejects them before a pod is stored).
+func NewPodInfo(pod *v1alpha1.Pod) *PodInfo {
+	return &PodInfo{Pod: pod, Requests: ComputePodRequests(pod), podAffinityTerms: parsePodAffinityTerms(pod)}
+}
+
+// NodeInfo is a node as the scheduler sees it: the Node object, the pods
+// bound (or assumed) to it, and what they request.
 type NodeInfo struct {
 	node *v1alpha1.Node
+
+	// Pods are the pods on the node; PodsWithAffinity those of them with
+	// any pod affinity or anti-affinity, PodsWithRequiredAntiAffinity those
+	// with required anti-affinity (which every incoming pod must respect).
+	Pods                         []*PodInfo
+	PodsWithAffinity             []*PodInfo
+	PodsWithRequiredAntiAffinity []*PodInfo
 
 	// Allocatable is what the node offers pods: status.allocatable cpu and
 	// memory; AllowedPods is its pods allocatable.
@@ -117,17 +139,20 @@ type NodeInfo struct {
 	// with defaults for containers that request nothing.
 	Requested        Resource
 	NonZeroRequested Resource
-	// PodCount is how many pods are bound or assumed to the node.
+	// PodCount is len(Pods), kept for the plugins that count.
 	PodCount int64
 
 	// Generation changes on every change to the NodeInfo.
 	Generation int64
 }
 
-// NewNodeInfo returns the NodeInfo of a node with no pods yet.
-func NewNodeInfo(node *v1alpha1.Node) *NodeInfo {
+// NewNodeInfo returns the NodeInfo of a node holding the given pods.
+func NewNodeInfo(node *v1alpha1.Node, pods ...*v1alpha1.Pod) *NodeInfo {
 	n := &NodeInfo{}
 	n.SetNode(node)
+	for _, p := range pods {
+		n.AddPodInfo(NewPodInfo(p))
+	}
 	return n
 }
 
@@ -166,24 +191,65 @@ func (n *NodeInfo) RemoveNode() {
 	n.Generation = NextGeneration()
 }
 
-// AddPod accounts for a pod placed on the node.
-func (n *NodeInfo) AddPod(req PodRequests) {
-	n.Requested.Add(req.Requested)
-	n.NonZeroRequested.Add(req.NonZero)
+// AddPodInfo places a pod on the node.
+func (n *NodeInfo) AddPodInfo(pi *PodInfo) {
+	n.Pods = append(n.Pods, pi)
+	if pi.HasAffinity() {
+		n.PodsWithAffinity = append(n.PodsWithAffinity, pi)
+	}
+	if len(pi.RequiredAntiAffinityTerms) > 0 {
+		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, pi)
+	}
+	n.Requested.Add(pi.Requests.Requested)
+	n.NonZeroRequested.Add(pi.Requests.NonZero)
 	n.PodCount++
 	n.Generation = NextGeneration()
 }
 
-// RemovePod releases what a pod on the node requested.
-func (n *NodeInfo) RemovePod(req PodRequests) {
-	n.Requested.Sub(req.Requested)
-	n.NonZeroRequested.Sub(req.NonZero)
+// RemovePod takes the pod with the given UID off the node and reports
+// whether it was there.
+func (n *NodeInfo) RemovePod(pod *v1alpha1.Pod) bool {
+	var pi *PodInfo
+	n.Pods, pi = removeByUID(n.Pods, pod)
+	if pi == nil {
+		return false
+	}
+	n.PodsWithAffinity, _ = removeByUID(n.PodsWithAffinity, pod)
+	n.PodsWithRequiredAntiAffinity, _ = removeByUID(n.PodsWithRequiredAntiAffinity, pod)
+	n.Requested.Sub(pi.Requests.Requested)
+	n.NonZeroRequested.Sub(pi.Requests.NonZero)
 	n.PodCount--
 	n.Generation = NextGeneration()
+	return true
 }
 
-// Clone returns a copy; the Node object is shared and must not be changed.
+// removeByUID swaps the pod out with the last element: the order of a
+// node's pods means nothing.
+func removeByUID(list []*PodInfo, pod *v1alpha1.Pod) ([]*PodInfo, *PodInfo) {
+	for i, pi := range list {
+		if pi.Pod.UID == pod.UID {
+			last := len(list) - 1
+			list[i] = list[last]
+			list[last] = nil
+			return list[:last], pi
+		}
+	}
+	return list, nil
+}
+
+// Clone returns a copy whose pod lists may be changed independently; the
+// Node object and the PodInfos are shared and must not be changed.
 func (n *NodeInfo) Clone() *NodeInfo {
-	c := *n
-	return &c
+	c := &NodeInfo{}
+	n.CopyInto(c)
+	return c
+}
+
+// CopyInto makes dst a copy of n, reusing dst's pod lists' storage.
+func (n *NodeInfo) CopyInto(dst *NodeInfo) {
+	pods, aff, anti := dst.Pods, dst.PodsWithAffinity, dst.PodsWithRequiredAntiAffinity
+	*dst = *n
+	dst.Pods = append(pods[:0], n.Pods...)
+	dst.PodsWithAffinity = append(aff[:0], n.PodsWithAffinity...)
+	dst.PodsWithRequiredAntiAffinity = append(anti[:0], n.PodsWithRequiredAntiAffinity...)
 }

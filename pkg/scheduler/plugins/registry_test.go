@@ -1,34 +1,58 @@
 package plugins
 
 import (
+	"context"
+	"reflect"
 	"testing"
 
+	"skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
+	"skiff.dev/skiff/pkg/scheduler/cache"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 )
 
 func TestDefaultRegistry(t *testing.T) {
-	if _, err := NewDefaultFramework(4); err != nil {
-		t.Fatalf("the default plugins do not make a framework: %v", err)
-	}
 	var filters []string
 	weights := map[string]int64{}
+	h, err := framework.NewFramework(nil, 1, framework.Options{Snapshot: cache.NewEmptySnapshot(), ClientSet: fake.NewSimpleClientset()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range Default() {
-		if _, ok := r.Plugin.(framework.FilterPlugin); ok {
-			filters = append(filters, r.Plugin.Name())
+		p := r.Plugin
+		if p == nil {
+			if p, err = r.Factory(h); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, ok := r.Plugin.(framework.ScorePlugin); ok {
-			weights[r.Plugin.Name()] = r.Weight
+		if _, ok := p.(framework.FilterPlugin); ok {
+			filters = append(filters, p.Name())
+		}
+		if _, ok := p.(framework.ScorePlugin); ok {
+			weights[p.Name()] = r.Weight
 		}
 	}
-	// Resource fit must come last so a node rejected for a hard reason
-	// reports that reason, not a shortage.
-	if last := filters[len(filters)-1]; last != "NodeResourcesFit" {
-		t.Errorf("last filter is %s, want NodeResourcesFit (filters: %v)", last, filters)
+	wantFilters := []string{"NodeUnschedulable", "NodeReady", "NodeName", "TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"}
+	if !reflect.DeepEqual(filters, wantFilters) {
+		t.Errorf("filters %v, want %v", filters, wantFilters)
 	}
-	want := map[string]int64{"TaintToleration": 3, "NodeSelector": 2, "NodeResourcesLeastAllocated": 1, "NodeResourcesBalancedAllocation": 1}
-	for name, w := range want {
-		if weights[name] != w {
-			t.Errorf("score weight of %s = %d, want %d", name, weights[name], w)
+	want := map[string]int64{"TaintToleration": 3, "NodeAffinity": 2, "PodTopologySpread": 2, "InterPodAffinity": 2, "NodeResourcesLeastAllocated": 1, "NodeResourcesBalancedAllocation": 1}
+	if !reflect.DeepEqual(weights, want) {
+		t.Errorf("score weights %v, want %v", weights, want)
+	}
+	fw, err := framework.NewFramework(Default(), 1, framework.Options{Snapshot: cache.NewEmptySnapshot(), ClientSet: fake.NewSimpleClientset()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fw.HasBindPlugins() || !fw.HasPostFilterPlugins() {
+		t.Error("the default profile must bind and preempt")
+	}
+	hints, err := fw.EnqueueExtensions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range filters {
+		if len(hints[name]) == 0 {
+			t.Errorf("filter plugin %s registers no events: a pod it rejects would wait for the timeout", name)
 		}
 	}
 }

@@ -4,51 +4,28 @@ import (
 	"reflect"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
 )
 
-// ClusterEvent is a change in the cluster that could make an unschedulable
-// pod fit. Only these move pods out of the unschedulable set.
-type ClusterEvent string
-
-const (
-	NodeAdd ClusterEvent = "NodeAdd"
-	// NodeLabelChange: a node's labels changed (node selector, affinity).
-	NodeLabelChange ClusterEvent = "NodeLabelChange"
-	// NodeTaintChange: a node's taints changed.
-	NodeTaintChange ClusterEvent = "NodeTaintChange"
-	// NodeAllocatableChange: a node offers different resources.
-	NodeAllocatableChange ClusterEvent = "NodeAllocatableChange"
-	// NodeSchedulable: a cordoned node was uncordoned.
-	NodeSchedulable ClusterEvent = "NodeSchedulable"
-	// NodeBecameReady: a node's Ready condition turned True.
-	NodeBecameReady ClusterEvent = "NodeBecameReady"
-	// AssignedPodDelete: a pod that held resources on a node was deleted,
-	// finished, or its assumption was forgotten.
-	AssignedPodDelete ClusterEvent = "AssignedPodDelete"
-	// UnschedulableTimeout: a pod waited in the unschedulable set for
-	// too long without any event; it is retried in case one was missed.
-	UnschedulableTimeout ClusterEvent = "UnschedulableTimeout"
-)
-
-// NodeSchedulingPropertiesChange returns the events a node update amounts
+// NodeSchedulingPropertiesChange returns every event a node update amounts
 // to. Changes that cannot make a pod fit, such as a heartbeat or a node
 // being cordoned, return none.
-func NodeSchedulingPropertiesChange(oldNode, newNode *v1alpha1.Node) []ClusterEvent {
-	var events []ClusterEvent
+func NodeSchedulingPropertiesChange(oldNode, newNode *v1alpha1.Node) []framework.ClusterEvent {
+	var events []framework.ClusterEvent
 	if !reflect.DeepEqual(oldNode.Labels, newNode.Labels) {
-		events = append(events, NodeLabelChange)
+		events = append(events, framework.EventNodeLabelChange)
 	}
 	if !reflect.DeepEqual(oldNode.Spec.Taints, newNode.Spec.Taints) {
-		events = append(events, NodeTaintChange)
+		events = append(events, framework.EventNodeTaintChange)
 	}
 	if !sameResources(oldNode.Status.Allocatable, newNode.Status.Allocatable) {
-		events = append(events, NodeAllocatableChange)
+		events = append(events, framework.EventNodeAllocatableChange)
 	}
 	if oldNode.Spec.Unschedulable && !newNode.Spec.Unschedulable {
-		events = append(events, NodeSchedulable)
+		events = append(events, framework.EventNodeSpecUnschedulable)
 	}
 	if !isReady(oldNode) && isReady(newNode) {
-		events = append(events, NodeBecameReady)
+		events = append(events, framework.EventNodeConditionChange)
 	}
 	return events
 }

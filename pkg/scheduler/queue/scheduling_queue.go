@@ -5,8 +5,14 @@
 //   - back-off: pods that failed recently and wait 1 s, 2 s, 4 s... (at
 //     most 10 s) per attempt before they are tried again;
 //   - unschedulable: pods no node fits; they wait for a ClusterEvent that
-//     could change that (a node added, a label or taint changed, resources
-//     freed) and then move to active, or to back-off if still backing off.
+//     one of the plugins that rejected them registered, and whose queueing
+//     hint says it may help this pod (a matching node added, a label or
+//     taint changed, resources freed), and then move to active, or to
+//     back-off if still backing off.
+//
+// Events that arrive while a pod is being scheduled are kept until its
+// cycle ends, so a pod found unschedulable just after the event that would
+// have helped it does not wait for another.
 package queue
 
 import (
@@ -21,7 +27,10 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
 )
 
 const (
@@ -50,6 +59,9 @@ type QueuedPodInfo struct {
 	InitialTimestamp time.Time
 	// Attempts counts scheduling attempts so far.
 	Attempts int
+	// UnschedulablePlugins are the plugins that rejected the pod in its
+	// last attempt; only events they registered move it on.
+	UnschedulablePlugins map[string]struct{}
 }
 
 // PendingCounts is how many pods wait in each part of the queue.
@@ -74,9 +86,24 @@ type PriorityQueue struct {
 	// move request: a pod popped at or before it that then turns out
 	// unschedulable goes to back-off instead of waiting for an event it
 	// has already missed.
-	schedulingCycle  int64
-	moveRequestCycle int64
-	closed           bool
+	schedulingCycle int64
+	closed          bool
+
+	// hints are the events each plugin registered.
+	hints map[string][]framework.ClusterEventWithHint
+	// inFlightPods are the pods popped whose cycle has not ended, with the
+	// number of events recorded before each was popped; inFlightEvents are
+	// the events since the oldest of them.
+	inFlightPods   map[types.UID]int
+	inFlightEvents []inFlightEvent
+	eventsDropped  int
+
+	nominator *nominator
+}
+
+type inFlightEvent struct {
+	event          framework.ClusterEvent
+	oldObj, newObj any
 }
 
 // Option configures a PriorityQueue.
@@ -84,6 +111,12 @@ type Option func(*PriorityQueue)
 
 // WithClock sets the clock, for tests.
 func WithClock(c clock.Clock) Option { return func(q *PriorityQueue) { q.clock = c } }
+
+// WithQueueingHints sets the events each plugin registered
+// (framework.EnqueueExtensions).
+func WithQueueingHints(h map[string][]framework.ClusterEventWithHint) Option {
+	return func(q *PriorityQueue) { q.hints = h }
+}
 
 // WithPendingPodsRecorder is called with the new counts after every change,
 // under the queue's lock; it must be quick (setting gauges).
@@ -99,6 +132,8 @@ func New(opts ...Option) *PriorityQueue {
 		maxBackoff:         DefaultMaxBackoff,
 		maxInUnschedulable: DefaultMaxInUnschedulable,
 		unschedulable:      map[string]*QueuedPodInfo{},
+		inFlightPods:       map[types.UID]int{},
+		nominator:          newNominator(),
 	}
 	for _, o := range opts {
 		o(q)
@@ -116,12 +151,7 @@ func Key(pod *v1alpha1.Pod) string { return pod.Namespace + "/" + pod.Name }
 
 func infoKey(p *QueuedPodInfo) string { return Key(p.Pod) }
 
-func priority(pod *v1alpha1.Pod) int32 {
-	if pod.Spec.Priority != nil {
-		return *pod.Spec.Priority
-	}
-	return 0
-}
+func priority(pod *v1alpha1.Pod) int32 { return framework.PodPriority(pod) }
 
 // activeLess orders the active queue: higher priority, then earlier
 // creation, then earlier arrival in the queue.
@@ -201,8 +231,13 @@ func (q *PriorityQueue) Update(oldPod, newPod *v1alpha1.Pod) {
 		}
 		return
 	}
-	// Not queued: either new to us or being scheduled right now. Queue it;
-	// the scheduler skips a pod it has already placed.
+	// Not queued: either new to us or being scheduled right now. A pod in
+	// flight whose spec did not change (the scheduler's own status patch,
+	// such as nominatedNodeName) is requeued by the scheduler itself.
+	if _, inFlight := q.inFlightPods[newPod.UID]; inFlight && oldPod != nil && !podSpecChanged(oldPod, newPod) {
+		return
+	}
+	// Otherwise queue it; the scheduler skips a pod it has already placed.
 	now := q.clock.Now()
 	q.activeQ.AddOrUpdate(&QueuedPodInfo{Pod: newPod, Timestamp: now, InitialTimestamp: now})
 	q.changedLocked()
@@ -243,6 +278,7 @@ func (q *PriorityQueue) Pop() (*QueuedPodInfo, error) {
 	p, _ := q.activeQ.Pop()
 	p.Attempts++
 	q.schedulingCycle++
+	q.inFlightPods[p.Pod.UID] = q.eventsDropped + len(q.inFlightEvents)
 	q.changedLocked()
 	return p, nil
 }
@@ -261,24 +297,102 @@ func (q *PriorityQueue) has(key string) bool {
 }
 
 // AddUnschedulableIfNotPresent puts back a pod no node fits. It waits in the
-// unschedulable set for a ClusterEvent, unless an event arrived while it
-// was being scheduled (after podSchedulingCycle), in which case it only
-// backs off.
-func (q *PriorityQueue) AddUnschedulableIfNotPresent(p *QueuedPodInfo, podSchedulingCycle int64) error {
+// unschedulable set for a ClusterEvent that can help it, unless such an
+// event arrived while it was being scheduled, in which case it only backs
+// off. It ends the pod's cycle (Done).
+func (q *PriorityQueue) AddUnschedulableIfNotPresent(p *QueuedPodInfo, _ int64) error {
 	q.lock.Lock()
 	defer q.lock.Unlock()
+	defer q.doneLocked(p.Pod.UID)
 	key := infoKey(p)
 	if q.has(key) {
 		return fmt.Errorf("pod %s is already queued", key)
 	}
 	p.Timestamp = q.clock.Now()
-	if q.moveRequestCycle >= podSchedulingCycle {
+	if q.missedEventLocked(p) {
 		q.backoffQ.AddOrUpdate(p)
 	} else {
 		q.unschedulable[key] = p
 	}
 	q.changedLocked()
 	return nil
+}
+
+// missedEventLocked reports whether an event recorded while the pod was in
+// flight may make it schedulable.
+func (q *PriorityQueue) missedEventLocked(p *QueuedPodInfo) bool {
+	since, ok := q.inFlightPods[p.Pod.UID]
+	if !ok {
+		return false
+	}
+	if since < q.eventsDropped {
+		return true // its events were dropped: assume the worst
+	}
+	for _, e := range q.inFlightEvents[since-q.eventsDropped:] {
+		if q.isPodWorthRequeuing(p, e.event, e.oldObj, e.newObj) {
+			return true
+		}
+	}
+	return false
+}
+
+// Done ends the scheduling cycle of a pod that was popped (scheduled, or
+// requeued otherwise), so the events kept for it can go.
+func (q *PriorityQueue) Done(uid types.UID) {
+	q.lock.Lock()
+	defer q.lock.Unlock()
+	q.doneLocked(uid)
+}
+
+func (q *PriorityQueue) doneLocked(uid types.UID) {
+	if _, ok := q.inFlightPods[uid]; !ok {
+		return
+	}
+	delete(q.inFlightPods, uid)
+	oldest := -1
+	for _, since := range q.inFlightPods {
+		if oldest < 0 || since < oldest {
+			oldest = since
+		}
+	}
+	switch {
+	case oldest < 0:
+		q.eventsDropped += len(q.inFlightEvents)
+		clear(q.inFlightEvents)
+		q.inFlightEvents = q.inFlightEvents[:0]
+	case oldest > q.eventsDropped:
+		n := oldest - q.eventsDropped
+		q.inFlightEvents = q.inFlightEvents[n:]
+		q.eventsDropped = oldest
+	}
+}
+
+// isPodWorthRequeuing asks the hints of the plugins that rejected the pod
+// whether the event can help it.
+func (q *PriorityQueue) isPodWorthRequeuing(p *QueuedPodInfo, event framework.ClusterEvent, oldObj, newObj any) bool {
+	if event.Resource == framework.WildCard || len(p.UnschedulablePlugins) == 0 {
+		return true
+	}
+	logger := klog.Background()
+	for plugin := range p.UnschedulablePlugins {
+		for _, h := range q.hints[plugin] {
+			if !h.Event.Match(event) {
+				continue
+			}
+			if h.QueueingHintFn == nil {
+				return true
+			}
+			hint, err := h.QueueingHintFn(logger, p.Pod, oldObj, newObj)
+			if err != nil {
+				logger.Error(err, "Queueing hint failed; retrying the pod", "pod", klog.KObj(p.Pod), "plugin", plugin, "event", event)
+				return true
+			}
+			if hint == framework.Queue {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // AddBackoffIfNotPresent puts back a pod whose attempt failed with an error
@@ -293,26 +407,47 @@ func (q *PriorityQueue) AddBackoffIfNotPresent(p *QueuedPodInfo) error {
 	p.Timestamp = q.clock.Now()
 	q.backoffQ.AddOrUpdate(p)
 	q.changedLocked()
+	q.doneLocked(p.Pod.UID)
 	return nil
 }
 
-// MoveAllToActiveOrBackoff moves every unschedulable pod on after an event
-// that could make it fit: to active, or to back-off while its back-off
-// lasts.
-func (q *PriorityQueue) MoveAllToActiveOrBackoff(event ClusterEvent) {
+// MoveAllToActiveOrBackoff moves on the unschedulable pods the event may
+// help (asking the queueing hints of the plugins that rejected each): to
+// active, or to back-off while its back-off lasts. oldObj and newObj are
+// the object before and after (nil where they do not apply).
+func (q *PriorityQueue) MoveAllToActiveOrBackoff(event framework.ClusterEvent, oldObj, newObj any) {
 	q.lock.Lock()
 	defer q.lock.Unlock()
-	moved := len(q.unschedulable)
+	if len(q.inFlightPods) > 0 {
+		q.inFlightEvents = append(q.inFlightEvents, inFlightEvent{event: event, oldObj: oldObj, newObj: newObj})
+	}
+	moved := 0
 	for key, p := range q.unschedulable {
+		if !q.isPodWorthRequeuing(p, event, oldObj, newObj) {
+			continue
+		}
 		delete(q.unschedulable, key)
 		q.requeueLocked(p)
+		moved++
 	}
-	q.moveRequestCycle = q.schedulingCycle
 	if moved > 0 {
 		klog.V(4).InfoS("Moved unschedulable pods after a cluster event", "event", event, "pods", moved)
 		q.changedLocked()
 		q.cond.Broadcast()
 	}
+}
+
+// Requeue puts one pod straight back in back-off, whatever the queue it is
+// in: its binding failed, which says nothing about the other pods.
+func (q *PriorityQueue) Requeue(p *QueuedPodInfo) {
+	q.lock.Lock()
+	defer q.lock.Unlock()
+	key := infoKey(p)
+	q.activeQ.Delete(key)
+	delete(q.unschedulable, key)
+	p.Timestamp = q.clock.Now()
+	q.backoffQ.AddOrUpdate(p)
+	q.changedLocked()
 }
 
 // requeueLocked sends a pod leaving the unschedulable set to back-off if it
@@ -378,7 +513,7 @@ func (q *PriorityQueue) flushUnschedulableLeftover() {
 		}
 	}
 	if moved {
-		klog.V(4).InfoS("Retrying pods left unschedulable too long", "event", UnschedulableTimeout)
+		klog.V(4).InfoS("Retrying pods left unschedulable too long", "event", framework.EventUnschedulableTimeout)
 		q.changedLocked()
 		q.cond.Broadcast()
 	}
@@ -399,4 +534,12 @@ func (q *PriorityQueue) changedLocked() {
 	if q.onChange != nil {
 		q.onChange(q.countsLocked())
 	}
+}
+
+// SetQueueingHints sets the events each plugin registered, before the
+// queue is used.
+func (q *PriorityQueue) SetQueueingHints(h map[string][]framework.ClusterEventWithHint) {
+	q.lock.Lock()
+	defer q.lock.Unlock()
+	q.hints = h
 }

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/klog/v2"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	"skiff.dev/skiff/pkg/scheduler/framework"
 	st "skiff.dev/skiff/pkg/scheduler/testing"
 )
 
@@ -122,7 +124,7 @@ func TestUnschedulablePodMovesOnClusterEvent(t *testing.T) {
 			if s := state(q, pod); s != "unschedulable" {
 				t.Fatalf("without an event the pod moved to %s", s)
 			}
-			q.MoveAllToActiveOrBackoff(NodeAdd)
+			q.MoveAllToActiveOrBackoff(framework.EventNodeAdd, nil, nil)
 			if s := state(q, pod); s != tt.want {
 				t.Errorf("after the event the pod is %s, want %s", s, tt.want)
 			}
@@ -138,7 +140,7 @@ func TestEventDuringSchedulingIsNotMissed(t *testing.T) {
 	cycle := q.SchedulingCycle()
 	// A node is added while the pod is being scheduled against the old
 	// snapshot; the pod must not wait for an event that already happened.
-	q.MoveAllToActiveOrBackoff(NodeAdd)
+	q.MoveAllToActiveOrBackoff(framework.EventNodeAdd, nil, nil)
 	_ = q.AddUnschedulableIfNotPresent(p, cycle)
 	if s := state(q, pod); s != "backoff" {
 		t.Errorf("pod is %s, want backoff", s)
@@ -268,20 +270,24 @@ func TestNodeSchedulingPropertiesChange(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(n *v1alpha1.Node)
-		want   []ClusterEvent
+		want   []framework.ClusterEvent
 	}{
 		{"heartbeat only", func(n *v1alpha1.Node) {
 			n.Status.Conditions[0].LastHeartbeatTime.Time = t0
 			n.ResourceVersion = "7"
 		}, nil},
-		{"label added", func(n *v1alpha1.Node) { n.Labels["disk"] = "ssd" }, []ClusterEvent{NodeLabelChange}},
-		{"taint removed", nil, []ClusterEvent{NodeTaintChange}},
+		{"label added", func(n *v1alpha1.Node) { n.Labels["disk"] = "ssd" }, []framework.ClusterEvent{framework.EventNodeLabelChange}},
+		{"taint removed", nil, []framework.ClusterEvent{framework.EventNodeTaintChange}},
 		{"more cpu", func(n *v1alpha1.Node) {
 			n.Status.Allocatable[v1alpha1.ResourceCPU] = resource.MustParse("8")
-		}, []ClusterEvent{NodeAllocatableChange}},
+		}, []framework.ClusterEvent{framework.EventNodeAllocatableChange}},
 		{"same allocatable written differently", func(n *v1alpha1.Node) {
 			n.Status.Allocatable[v1alpha1.ResourceCPU] = resource.MustParse("4000m")
 		}, nil},
+		{"label and taint changed at once: both events", func(n *v1alpha1.Node) {
+			n.Labels["disk"] = "ssd"
+			n.Spec.Taints = []v1alpha1.Taint{{Key: "k", Effect: v1alpha1.TaintEffectNoSchedule}}
+		}, []framework.ClusterEvent{framework.EventNodeLabelChange, framework.EventNodeTaintChange}},
 		{"cordoned", func(n *v1alpha1.Node) { n.Spec.Unschedulable = true }, nil},
 		{"became not ready", func(n *v1alpha1.Node) { n.Status.Conditions[0].Status = v1alpha1.ConditionFalse }, nil},
 	}
@@ -302,14 +308,122 @@ func TestNodeSchedulingPropertiesChange(t *testing.T) {
 	t.Run("uncordoned", func(t *testing.T) {
 		oldNode := base()
 		oldNode.Spec.Unschedulable = true
-		if got := NodeSchedulingPropertiesChange(oldNode, base()); !reflect.DeepEqual(got, []ClusterEvent{NodeSchedulable}) {
+		if got := NodeSchedulingPropertiesChange(oldNode, base()); !reflect.DeepEqual(got, []framework.ClusterEvent{framework.EventNodeSpecUnschedulable}) {
 			t.Errorf("events = %v, want NodeSchedulable", got)
 		}
 	})
 	t.Run("became ready", func(t *testing.T) {
 		oldNode := st.MakeNode("n").Label("zone", "a").Ready(v1alpha1.ConditionUnknown).Obj()
-		if got := NodeSchedulingPropertiesChange(oldNode, base()); !reflect.DeepEqual(got, []ClusterEvent{NodeBecameReady}) {
+		if got := NodeSchedulingPropertiesChange(oldNode, base()); !reflect.DeepEqual(got, []framework.ClusterEvent{framework.EventNodeConditionChange}) {
 			t.Errorf("events = %v, want NodeBecameReady", got)
 		}
 	})
+}
+
+// hintsFor registers, for plugin "labels", node label changes that help
+// only pods whose "want" label the new node carries; and for plugin "room",
+// assigned pod deletions.
+func hintsFor() map[string][]framework.ClusterEventWithHint {
+	return map[string][]framework.ClusterEventWithHint{
+		"labels": {{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.UpdateNodeLabel},
+			QueueingHintFn: func(_ klog.Logger, pod *v1alpha1.Pod, _, newObj any) (framework.QueueingHint, error) {
+				if newObj.(*v1alpha1.Node).Labels[pod.Labels["want"]] != "" {
+					return framework.Queue, nil
+				}
+				return framework.QueueSkip, nil
+			}}},
+		"room": {{Event: framework.ClusterEvent{Resource: framework.Pod, ActionType: framework.Delete}}},
+	}
+}
+
+func rejectedBy(q *PriorityQueue, t *testing.T, pod *v1alpha1.Pod, plugin string) {
+	t.Helper()
+	q.Add(pod)
+	p, _ := q.Pop()
+	p.UnschedulablePlugins = map[string]struct{}{plugin: {}}
+	if err := q.AddUnschedulableIfNotPresent(p, q.SchedulingCycle()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueueingHintsMoveOnlyThePodsAnEventHelps(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	q := New(WithClock(clk), WithQueueingHints(hintsFor()))
+	wantsSSD := st.MakePod("ssd").Label("want", "ssd").Obj()
+	wantsGPU := st.MakePod("gpu").Label("want", "gpu").Obj()
+	needsRoom := st.MakePod("room").Obj()
+	rejectedBy(q, t, wantsSSD, "labels")
+	rejectedBy(q, t, wantsGPU, "labels")
+	rejectedBy(q, t, needsRoom, "room")
+	clk.Step(time.Minute) // past every back-off
+
+	node := st.MakeNode("n").Label("ssd", "true").Obj()
+	q.MoveAllToActiveOrBackoff(framework.EventNodeLabelChange, st.MakeNode("n").Obj(), node)
+	if s := state(q, wantsSSD); s != "active" {
+		t.Errorf("pod wanting the new label is %s, want active", s)
+	}
+	for _, p := range []*v1alpha1.Pod{wantsGPU, needsRoom} {
+		if s := state(q, p); s != "unschedulable" {
+			t.Errorf("pod %s is %s after a label change that does not help it, want unschedulable", p.Name, s)
+		}
+	}
+	q.MoveAllToActiveOrBackoff(framework.EventAssignedPodDelete, st.MakePod("gone").Obj(), nil)
+	if s := state(q, needsRoom); s != "active" {
+		t.Errorf("pod waiting for room is %s after a pod left, want active", s)
+	}
+	if s := state(q, wantsGPU); s != "unschedulable" {
+		t.Errorf("pod wanting gpu is %s, want unschedulable", s)
+	}
+}
+
+func TestEventDuringSchedulingThatDoesNotHelpIsIgnored(t *testing.T) {
+	q := New(WithClock(clocktesting.NewFakeClock(t0)), WithQueueingHints(hintsFor()))
+	pod := st.MakePod("p").Label("want", "gpu").Obj()
+	q.Add(pod)
+	p, _ := q.Pop()
+	q.MoveAllToActiveOrBackoff(framework.EventNodeLabelChange, nil, st.MakeNode("n").Label("ssd", "true").Obj())
+	p.UnschedulablePlugins = map[string]struct{}{"labels": {}}
+	_ = q.AddUnschedulableIfNotPresent(p, q.SchedulingCycle())
+	if s := state(q, pod); s != "unschedulable" {
+		t.Errorf("pod is %s, want unschedulable: the event in flight did not concern it", s)
+	}
+	if len(q.inFlightPods) != 0 || len(q.inFlightEvents) != 0 {
+		t.Errorf("in flight after the cycle: %d pods, %d events; want none", len(q.inFlightPods), len(q.inFlightEvents))
+	}
+}
+
+func TestRequeueMovesThatPodAlone(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	q := New(WithClock(clk), WithQueueingHints(hintsFor()))
+	waiting := st.MakePod("waiting").Obj()
+	rejectedBy(q, t, waiting, "room")
+	q.Add(st.MakePod("bound").Obj())
+	p, _ := q.Pop()
+	q.Done(p.Pod.UID)
+	q.Requeue(p)
+	if s := state(q, p.Pod); s != "backoff" {
+		t.Errorf("pod whose binding failed is %s, want backoff", s)
+	}
+	if s := state(q, waiting); s != "unschedulable" {
+		t.Errorf("other pod is %s, want unschedulable", s)
+	}
+}
+
+// The scheduler's own status patch of a pod it is scheduling (preemption's
+// nominatedNodeName) must not queue the pod a second time: it is requeued
+// when its cycle ends.
+func TestStatusUpdateOfAPodInFlightDoesNotQueueIt(t *testing.T) {
+	q, _ := newQueue()
+	pod := st.MakePod("p").Obj()
+	q.Add(pod)
+	p, _ := q.Pop()
+	nominated := pod.DeepCopy()
+	nominated.Status.NominatedNodeName = "n"
+	q.Update(pod, nominated)
+	if err := q.AddUnschedulableIfNotPresent(p, q.SchedulingCycle()); err != nil {
+		t.Fatalf("requeue after the cycle: %v", err)
+	}
+	if s := state(q, pod); s != "unschedulable" {
+		t.Errorf("pod is %s, want unschedulable", s)
+	}
 }

@@ -94,6 +94,21 @@ func (p *PodWrapper) Toleration(key string, op v1alpha1.TolerationOperator, valu
 	return p
 }
 
+// Label sets a label on the pod.
+func (p *PodWrapper) Label(k, v string) *PodWrapper {
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	p.Labels[k] = v
+	return p
+}
+
+// Namespace sets the pod's namespace.
+func (p *PodWrapper) Namespace(ns string) *PodWrapper { p.ObjectMeta.Namespace = ns; return p }
+
+// UID sets the pod's UID.
+func (p *PodWrapper) UID(uid string) *PodWrapper { p.ObjectMeta.UID = types.UID(uid); return p }
+
 // Priority sets spec.priority.
 func (p *PodWrapper) Priority(v int32) *PodWrapper { p.Spec.Priority = &v; return p }
 
@@ -173,9 +188,162 @@ func resourceList(cpu, memory, pods string) v1alpha1.ResourceList {
 
 // NodeInfo returns the scheduler's view of node with pods already on it.
 func NodeInfo(node *v1alpha1.Node, pods ...*v1alpha1.Pod) *framework.NodeInfo {
-	ni := framework.NewNodeInfo(node)
-	for _, p := range pods {
-		ni.AddPod(framework.ComputePodRequests(p))
+	return framework.NewNodeInfo(node, pods...)
+}
+
+// PodAffinityTerm is a term selecting pods with label key=value over
+// topologyKey, in the pod's own namespace.
+func PodAffinityTerm(topologyKey, key, value string) v1alpha1.PodAffinityTerm {
+	return v1alpha1.PodAffinityTerm{
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{key: value}},
+		TopologyKey:   topologyKey,
 	}
-	return ni
+}
+
+func (p *PodWrapper) podAffinity() *v1alpha1.PodAffinity {
+	if p.Spec.Affinity == nil {
+		p.Spec.Affinity = &v1alpha1.Affinity{}
+	}
+	if p.Spec.Affinity.PodAffinity == nil {
+		p.Spec.Affinity.PodAffinity = &v1alpha1.PodAffinity{}
+	}
+	return p.Spec.Affinity.PodAffinity
+}
+
+func (p *PodWrapper) podAntiAffinity() *v1alpha1.PodAntiAffinity {
+	if p.Spec.Affinity == nil {
+		p.Spec.Affinity = &v1alpha1.Affinity{}
+	}
+	if p.Spec.Affinity.PodAntiAffinity == nil {
+		p.Spec.Affinity.PodAntiAffinity = &v1alpha1.PodAntiAffinity{}
+	}
+	return p.Spec.Affinity.PodAntiAffinity
+}
+
+// PodAffinity adds a required pod affinity term.
+func (p *PodWrapper) PodAffinity(term v1alpha1.PodAffinityTerm) *PodWrapper {
+	a := p.podAffinity()
+	a.RequiredDuringSchedulingIgnoredDuringExecution = append(a.RequiredDuringSchedulingIgnoredDuringExecution, term)
+	return p
+}
+
+// PodAntiAffinity adds a required pod anti-affinity term.
+func (p *PodWrapper) PodAntiAffinity(term v1alpha1.PodAffinityTerm) *PodWrapper {
+	a := p.podAntiAffinity()
+	a.RequiredDuringSchedulingIgnoredDuringExecution = append(a.RequiredDuringSchedulingIgnoredDuringExecution, term)
+	return p
+}
+
+// PreferredPodAffinity adds a preferred pod affinity term.
+func (p *PodWrapper) PreferredPodAffinity(weight int32, term v1alpha1.PodAffinityTerm) *PodWrapper {
+	a := p.podAffinity()
+	a.PreferredDuringSchedulingIgnoredDuringExecution = append(a.PreferredDuringSchedulingIgnoredDuringExecution, v1alpha1.WeightedPodAffinityTerm{Weight: weight, PodAffinityTerm: term})
+	return p
+}
+
+// PreferredPodAntiAffinity adds a preferred pod anti-affinity term.
+func (p *PodWrapper) PreferredPodAntiAffinity(weight int32, term v1alpha1.PodAffinityTerm) *PodWrapper {
+	a := p.podAntiAffinity()
+	a.PreferredDuringSchedulingIgnoredDuringExecution = append(a.PreferredDuringSchedulingIgnoredDuringExecution, v1alpha1.WeightedPodAffinityTerm{Weight: weight, PodAffinityTerm: term})
+	return p
+}
+
+// SpreadConstraint adds a topology spread constraint counting pods with
+// label key=value.
+func (p *PodWrapper) SpreadConstraint(maxSkew int32, topologyKey string, action v1alpha1.UnsatisfiableConstraintAction, key, value string) *PodWrapper {
+	p.Spec.TopologySpreadConstraints = append(p.Spec.TopologySpreadConstraints, v1alpha1.TopologySpreadConstraint{
+		MaxSkew: maxSkew, TopologyKey: topologyKey, WhenUnsatisfiable: action,
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{key: value}},
+	})
+	return p
+}
+
+// LastSpreadConstraint returns the constraint added last, to adjust.
+func (p *PodWrapper) LastSpreadConstraint() *v1alpha1.TopologySpreadConstraint {
+	return &p.Spec.TopologySpreadConstraints[len(p.Spec.TopologySpreadConstraints)-1]
+}
+
+// ControlledBy makes the pod's controller the ReplicaSet with the given UID.
+func (p *PodWrapper) ControlledBy(uid string) *PodWrapper {
+	yes := true
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps.skiff.dev/v1alpha1", Kind: "ReplicaSet", Name: "rs-" + uid, UID: types.UID(uid), Controller: &yes}}
+	return p
+}
+
+// PreemptionPolicy sets spec.preemptionPolicy.
+func (p *PodWrapper) PreemptionPolicy(policy v1alpha1.PreemptionPolicy) *PodWrapper {
+	p.Spec.PreemptionPolicy = &policy
+	return p
+}
+
+// Terminating marks the pod as being deleted.
+func (p *PodWrapper) Terminating() *PodWrapper {
+	now := metav1.Now()
+	p.DeletionTimestamp = &now
+	return p
+}
+
+// Zone sets the node's zone and hostname labels.
+func (n *NodeWrapper) Zone(zone string) *NodeWrapper {
+	n.Node.Labels["topology.kubernetes.io/zone"] = zone
+	n.Node.Labels["kubernetes.io/hostname"] = n.Name
+	return n
+}
+
+// Lister is a fixed NodeInfoLister for plugin tests.
+type Lister []*framework.NodeInfo
+
+var _ framework.NodeInfoLister = Lister{}
+
+// List returns the nodes.
+func (l Lister) List() []*framework.NodeInfo { return l }
+
+// HavePodsWithAffinityList returns the nodes with pods with pod affinity.
+func (l Lister) HavePodsWithAffinityList() []*framework.NodeInfo {
+	var out []*framework.NodeInfo
+	for _, n := range l {
+		if len(n.PodsWithAffinity) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// HavePodsWithRequiredAntiAffinityList returns the nodes with pods with
+// required anti-affinity.
+func (l Lister) HavePodsWithRequiredAntiAffinityList() []*framework.NodeInfo {
+	var out []*framework.NodeInfo
+	for _, n := range l {
+		if len(n.PodsWithRequiredAntiAffinity) > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Get returns the named node.
+func (l Lister) Get(name string) (*framework.NodeInfo, bool) {
+	for _, n := range l {
+		if n.Node().Name == name {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+// Snapshot returns the nodes with the pods (each on its spec.nodeName).
+func Snapshot(nodes []*v1alpha1.Node, pods []*v1alpha1.Pod) Lister {
+	byName := map[string]*framework.NodeInfo{}
+	var out []*framework.NodeInfo
+	for _, n := range nodes {
+		ni := framework.NewNodeInfo(n)
+		byName[n.Name] = ni
+		out = append(out, ni)
+	}
+	for _, p := range pods {
+		if ni, ok := byName[p.Spec.NodeName]; ok {
+			ni.AddPodInfo(framework.NewPodInfo(p))
+		}
+	}
+	return out
 }

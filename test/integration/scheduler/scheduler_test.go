@@ -210,7 +210,8 @@ func TestUnschedulableMessageAndEvents(t *testing.T) {
 	startScheduler(t, s, nil)
 
 	createPod(t, c, st.MakePod("too-big").Req("2", "").Obj())
-	want := "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu."
+	want := "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, 2 Insufficient cpu." +
+		" preemption: 0/4 nodes are available: 2 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
 	if got := waitUnschedulable(t, c, "too-big"); got != want {
 		t.Errorf("PodScheduled message\n got: %s\nwant: %s", got, want)
 	}
@@ -322,7 +323,8 @@ func TestUnschedulablePodIsScheduledWhenANodeIsLabelled(t *testing.T) {
 	startScheduler(t, s, nil)
 
 	createPod(t, c, st.MakePod("wants-ssd").NodeSelector(map[string]string{"disk": "ssd"}).Obj())
-	if got, want := waitUnschedulable(t, c, "wants-ssd"), "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."; got != want {
+	if got, want := waitUnschedulable(t, c, "wants-ssd"), "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."+
+		" preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 	patch := []byte(`{"metadata":{"labels":{"disk":"ssd"}}}`)
@@ -343,7 +345,8 @@ func TestUnschedulablePodIsScheduledWhenRoomIsFreed(t *testing.T) {
 	createPod(t, c, st.MakePod("hog").Req("1", "").Obj())
 	waitBound(t, c, "hog")
 	createPod(t, c, st.MakePod("waiter").Req("500m", "").Obj())
-	if got, want := waitUnschedulable(t, c, "waiter"), "0/1 nodes are available: 1 Insufficient cpu."; got != want {
+	if got, want := waitUnschedulable(t, c, "waiter"), "0/1 nodes are available: 1 Insufficient cpu."+
+		" preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 	if err := c.CoreV1alpha1().Pods(ns).Delete(context.Background(), "hog", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {

@@ -5,6 +5,8 @@ package nodename
 import (
 	"context"
 
+	"k8s.io/klog/v2"
+
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 )
@@ -33,4 +35,16 @@ func (NodeName) Filter(_ context.Context, _ *framework.CycleState, pod *v1alpha1
 		return nil
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+}
+
+// EventsToRegister: only the named node appearing helps.
+func (NodeName) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
+	return []framework.ClusterEventWithHint{
+		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add}, QueueingHintFn: func(_ klog.Logger, pod *v1alpha1.Pod, _, newObj any) (framework.QueueingHint, error) {
+			if n, ok := newObj.(*v1alpha1.Node); ok && pod.Spec.NodeName != "" && n.Name != pod.Spec.NodeName {
+				return framework.QueueSkip, nil
+			}
+			return framework.Queue, nil
+		}},
+	}, nil
 }

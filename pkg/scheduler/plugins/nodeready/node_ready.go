@@ -6,6 +6,8 @@ package nodeready
 import (
 	"context"
 
+	"k8s.io/klog/v2"
+
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 )
@@ -35,4 +37,26 @@ func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, _ *v1alpha1.
 		}
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+}
+
+// EventsToRegister: a node added, or one whose conditions changed, may now
+// be Ready.
+func (NodeReady) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
+	return []framework.ClusterEventWithHint{
+		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeCondition}, QueueingHintFn: func(_ klog.Logger, _ *v1alpha1.Pod, _, newObj any) (framework.QueueingHint, error) {
+			if n, ok := newObj.(*v1alpha1.Node); ok && !isReady(n) {
+				return framework.QueueSkip, nil
+			}
+			return framework.Queue, nil
+		}},
+	}, nil
+}
+
+func isReady(n *v1alpha1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == v1alpha1.NodeReady {
+			return c.Status == v1alpha1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -6,6 +6,9 @@ package noderesourcesfit
 
 import (
 	"context"
+	"fmt"
+
+	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
@@ -36,9 +39,36 @@ func New() *Fit { return &Fit{} }
 func (Fit) Name() string { return Name }
 
 // PreFilter adds up the pod's requests once for all nodes.
-func (Fit) PreFilter(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod) *framework.Status {
+func (Fit) PreFilter(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod) (*framework.PreFilterResult, *framework.Status) {
 	framework.PodRequestsFromState(state, pod)
-	return nil
+	return nil, nil
+}
+
+// PreFilterExtensions returns nil: the Filter reads the node's sums.
+func (Fit) PreFilterExtensions() framework.PreFilterExtensions { return nil }
+
+// EventsToRegister: room appears when a pod leaves or scales down, or a
+// node is added or offers more.
+func (Fit) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
+	return []framework.ClusterEventWithHint{
+		{Event: framework.ClusterEvent{Resource: framework.Pod, ActionType: framework.Delete | framework.UpdatePodScaleDown}},
+		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeAllocatable}, QueueingHintFn: isSchedulableAfterNodeChange},
+	}, nil
+}
+
+// isSchedulableAfterNodeChange queues the pod when the node could hold it
+// were it empty: a node too small for the pod does not help.
+func isSchedulableAfterNodeChange(_ klog.Logger, pod *v1alpha1.Pod, _, newObj any) (framework.QueueingHint, error) {
+	node, ok := newObj.(*v1alpha1.Node)
+	if !ok {
+		return framework.Queue, fmt.Errorf("expected a Node, got %T", newObj)
+	}
+	req := framework.ComputePodRequests(pod).Requested
+	ni := framework.NewNodeInfo(node)
+	if req.MilliCPU > ni.Allocatable.MilliCPU || req.Memory > ni.Allocatable.Memory || ni.AllowedPods < 1 {
+		return framework.QueueSkip, nil
+	}
+	return framework.Queue, nil
 }
 
 // Filter lists every resource the node is short of, so the user sees all

@@ -55,7 +55,7 @@ func TestFilter(t *testing.T) {
 			ctx := context.Background()
 			state := framework.NewCycleState()
 			p := New()
-			if s := p.PreFilter(ctx, state, tt.pod); !s.IsSuccess() {
+			if _, s := p.PreFilter(ctx, state, tt.pod); !s.IsSuccess() {
 				t.Fatalf("PreFilter: %v", s.AsError())
 			}
 			s := p.Filter(ctx, state, tt.pod, st.NodeInfo(tt.node, tt.existing...))

@@ -5,6 +5,8 @@ package nodeunschedulable
 import (
 	"context"
 
+	"k8s.io/klog/v2"
+
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 	"skiff.dev/skiff/pkg/scheduler/plugins/helper"
@@ -39,4 +41,16 @@ func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod 
 		return nil
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+}
+
+// EventsToRegister: a node added, or uncordoned.
+func (NodeUnschedulable) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
+	return []framework.ClusterEventWithHint{
+		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeSpecUnschedulable | framework.UpdateNodeTaint}, QueueingHintFn: func(_ klog.Logger, _ *v1alpha1.Pod, _, newObj any) (framework.QueueingHint, error) {
+			if n, ok := newObj.(*v1alpha1.Node); ok && n.Spec.Unschedulable {
+				return framework.QueueSkip, nil
+			}
+			return framework.Queue, nil
+		}},
+	}, nil
 }

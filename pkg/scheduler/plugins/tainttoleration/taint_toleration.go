@@ -5,7 +5,9 @@ package tainttoleration
 
 import (
 	"context"
+
 	"fmt"
+	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
@@ -84,4 +86,26 @@ func (p TaintToleration) ScoreExtensions() framework.ScoreExtensions { return p 
 // with the most 0.
 func (TaintToleration) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1alpha1.Pod, scores framework.NodeScoreList) *framework.Status {
 	return framework.DefaultNormalizeScore(framework.MaxNodeScore, true, scores)
+}
+
+// EventsToRegister: a node added or whose taints changed may now be
+// tolerated.
+func (TaintToleration) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
+	return []framework.ClusterEventWithHint{
+		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeTaint}, QueueingHintFn: func(_ klog.Logger, pod *v1alpha1.Pod, oldObj, newObj any) (framework.QueueingHint, error) {
+			n, ok := newObj.(*v1alpha1.Node)
+			if !ok {
+				return framework.Queue, nil
+			}
+			if _, untolerated := helper.FindUntoleratedTaint(n.Spec.Taints, pod.Spec.Tolerations, isHard); untolerated {
+				return framework.QueueSkip, nil
+			}
+			if old, ok := oldObj.(*v1alpha1.Node); ok {
+				if _, untolerated := helper.FindUntoleratedTaint(old.Spec.Taints, pod.Spec.Tolerations, isHard); !untolerated {
+					return framework.QueueSkip, nil
+				}
+			}
+			return framework.Queue, nil
+		}},
+	}, nil
 }

@@ -1,9 +1,11 @@
-package nodeselector
+package nodeaffinity
 
 import (
 	"context"
 	"reflect"
 	"testing"
+
+	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
@@ -47,7 +49,7 @@ func TestFilter(t *testing.T) {
 			ctx := context.Background()
 			state := framework.NewCycleState()
 			p := New()
-			s := p.PreFilter(ctx, state, tt.pod)
+			_, s := p.PreFilter(ctx, state, tt.pod)
 			if tt.wantSkip {
 				if !s.IsSkip() {
 					t.Fatalf("PreFilter = %v, want Skip", s.Code())
@@ -104,6 +106,33 @@ func TestScore(t *testing.T) {
 				if scores[i].Score != tt.want[i] {
 					t.Errorf("node %s scored %d, want %d", scores[i].Name, scores[i].Score, tt.want[i])
 				}
+			}
+		})
+	}
+}
+
+func TestQueueingHint(t *testing.T) {
+	pod := st.MakePod("p").NodeSelector(map[string]string{"disk": "ssd"}).Obj()
+	tests := []struct {
+		name     string
+		old, new *v1alpha1.Node
+		want     framework.QueueingHint
+	}{
+		{"added node matches", nil, st.MakeNode("n").Label("disk", "ssd").Obj(), framework.Queue},
+		{"added node does not match", nil, st.MakeNode("n").Obj(), framework.QueueSkip},
+		{"label change makes it match", st.MakeNode("n").Obj(), st.MakeNode("n").Label("disk", "ssd").Obj(), framework.Queue},
+		{"it matched before too", st.MakeNode("n").Label("disk", "ssd").Obj(), st.MakeNode("n").Label("disk", "ssd").Label("x", "y").Obj(), framework.QueueSkip},
+		{"still no match", st.MakeNode("n").Obj(), st.MakeNode("n").Label("disk", "hdd").Obj(), framework.QueueSkip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var old any
+			if tt.old != nil {
+				old = tt.old
+			}
+			got, err := isSchedulableAfterNodeChange(klog.Background(), pod, old, tt.new)
+			if err != nil || got != tt.want {
+				t.Errorf("hint = %v, %v; want %v", got, err, tt.want)
 			}
 		})
 	}

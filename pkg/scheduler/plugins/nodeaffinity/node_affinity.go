@@ -1,7 +1,7 @@
-// Package nodeselector places a pod only on nodes whose labels match its
+// Package nodeaffinity (upstream's NodeAffinity plugin) places a pod only on nodes whose labels match its
 // spec.nodeSelector and its required node affinity, and prefers nodes that
 // match its preferred node affinity terms.
-package nodeselector
+package nodeaffinity
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/klog/v2"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/scheduler/framework"
 )
 
 // Name is the plugin's name.
-const Name = "NodeSelector"
+const Name = "NodeAffinity"
 
 // ErrReason is the reason given for a node whose labels do not match, as
 // kube-scheduler words it.
@@ -26,30 +27,30 @@ const (
 	preferredKey framework.StateKey = Name + "/preferred"
 )
 
-// NodeSelector is the plugin.
-type NodeSelector struct{}
+// NodeAffinity is the plugin.
+type NodeAffinity struct{}
 
 var (
-	_ framework.PreFilterPlugin = NodeSelector{}
-	_ framework.FilterPlugin    = NodeSelector{}
-	_ framework.ScorePlugin     = NodeSelector{}
+	_ framework.PreFilterPlugin = NodeAffinity{}
+	_ framework.FilterPlugin    = NodeAffinity{}
+	_ framework.ScorePlugin     = NodeAffinity{}
 )
 
 // New returns the plugin.
-func New() *NodeSelector { return &NodeSelector{} }
+func New() *NodeAffinity { return &NodeAffinity{} }
 
 // Name returns the plugin's name.
-func (NodeSelector) Name() string { return Name }
+func (NodeAffinity) Name() string { return Name }
 
-// required is what a node's labels must satisfy: the node selector, and at
+// RequiredNodeAffinity is what a node's labels must satisfy: the node selector, and at
 // least one of the required affinity terms when there are any.
-type required struct {
+type RequiredNodeAffinity struct {
 	selector labels.Selector // nil when the pod has no nodeSelector
 	terms    []labels.Selector
 	hasTerms bool
 }
 
-func (r *required) matches(l labels.Set) bool {
+func (r *RequiredNodeAffinity) matches(l labels.Set) bool {
 	if r.selector != nil && !r.selector.Matches(l) {
 		return false
 	}
@@ -66,8 +67,53 @@ func (r *required) matches(l labels.Set) bool {
 
 // PreFilter parses the selector and terms once; a pod with neither skips
 // the filter.
-func (NodeSelector) PreFilter(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod) *framework.Status {
-	r := &required{}
+func (NodeAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod) (*framework.PreFilterResult, *framework.Status) {
+	r := GetRequiredNodeAffinity(pod)
+	if r.selector == nil && !r.hasTerms {
+		return nil, framework.NewStatus(framework.Skip)
+	}
+	state.Write(requiredKey, r)
+	return nil, nil
+}
+
+// PreFilterExtensions returns nil: other pods do not matter here.
+func (NodeAffinity) PreFilterExtensions() framework.PreFilterExtensions { return nil }
+
+// EventsToRegister: a pod rejected here can fit only on a new node or one
+// whose labels changed, and only if that node now matches.
+func (NodeAffinity) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
+	return []framework.ClusterEventWithHint{
+		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeLabel}, QueueingHintFn: isSchedulableAfterNodeChange},
+	}, nil
+}
+
+func isSchedulableAfterNodeChange(logger klog.Logger, pod *v1alpha1.Pod, oldObj, newObj any) (framework.QueueingHint, error) {
+	newNode, ok := newObj.(*v1alpha1.Node)
+	if !ok {
+		return framework.Queue, fmt.Errorf("expected a Node, got %T", newObj)
+	}
+	r := GetRequiredNodeAffinity(pod)
+	if !r.Match(newNode) {
+		logger.V(5).Info("Node does not match the pod's node affinity", "pod", klog.KObj(pod), "node", klog.KObj(newNode))
+		return framework.QueueSkip, nil
+	}
+	if oldNode, ok := oldObj.(*v1alpha1.Node); ok && r.Match(oldNode) {
+		// It matched before the change too: the change is not why.
+		return framework.QueueSkip, nil
+	}
+	return framework.Queue, nil
+}
+
+// Match reports whether the node's labels satisfy the pod's nodeSelector
+// and required node affinity.
+func (r *RequiredNodeAffinity) Match(node *v1alpha1.Node) bool {
+	return r.matches(node.Labels)
+}
+
+// GetRequiredNodeAffinity parses the pod's nodeSelector and required node
+// affinity terms; PodTopologySpread uses it for nodeAffinityPolicy Honor.
+func GetRequiredNodeAffinity(pod *v1alpha1.Pod) *RequiredNodeAffinity {
+	r := &RequiredNodeAffinity{}
 	if len(pod.Spec.NodeSelector) > 0 {
 		r.selector = labels.SelectorFromSet(pod.Spec.NodeSelector)
 	}
@@ -79,20 +125,16 @@ func (NodeSelector) PreFilter(_ context.Context, state *framework.CycleState, po
 			r.terms = append(r.terms, sel)
 		}
 	}
-	if r.selector == nil && !r.hasTerms {
-		return framework.NewStatus(framework.Skip)
-	}
-	state.Write(requiredKey, r)
-	return nil
+	return r
 }
 
 // Filter passes a node whose labels satisfy the pod's selector and terms.
-func (NodeSelector) Filter(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
+func (NodeAffinity) Filter(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
 	v, ok := state.Read(requiredKey)
 	if !ok {
 		return framework.AsStatus(fmt.Errorf("no parsed node selector for pod %s/%s: PreFilter did not run", pod.Namespace, pod.Name))
 	}
-	if v.(*required).matches(nodeInfo.Node().Labels) {
+	if v.(*RequiredNodeAffinity).matches(nodeInfo.Node().Labels) {
 		return nil
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
@@ -104,7 +146,7 @@ type weightedTerm struct {
 }
 
 // Score adds the weights of the preferred terms the node matches.
-func (NodeSelector) Score(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
+func (NodeAffinity) Score(_ context.Context, state *framework.CycleState, pod *v1alpha1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
 	terms := state.ReadOrCompute(preferredKey, func() framework.StateData { return preferredTerms(pod) }).([]weightedTerm)
 	var score int64
 	node := labels.Set(nodeInfo.Node().Labels)
@@ -117,10 +159,10 @@ func (NodeSelector) Score(_ context.Context, state *framework.CycleState, pod *v
 }
 
 // ScoreExtensions scales the summed weights to [0, 100].
-func (p NodeSelector) ScoreExtensions() framework.ScoreExtensions { return p }
+func (p NodeAffinity) ScoreExtensions() framework.ScoreExtensions { return p }
 
 // NormalizeScore gives the best-matching node 100.
-func (NodeSelector) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1alpha1.Pod, scores framework.NodeScoreList) *framework.Status {
+func (NodeAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *v1alpha1.Pod, scores framework.NodeScoreList) *framework.Status {
 	return framework.DefaultNormalizeScore(framework.MaxNodeScore, false, scores)
 }
 
