@@ -1165,7 +1165,8 @@ func (c *genCtx) patchVariants(t string) []patchVariant {
 		{"merge-patch: bad resourceVersion", mergePatch, obj{"metadata": obj{"resourceVersion": "not-a-number", "labels": obj{"x": "y"}}}, false, ""},
 		{"merge-patch: other uid", mergePatch, obj{"metadata": obj{"uid": "00000000-0000-0000-0000-000000000000"}}, false, ""},
 		{"merge-patch: other kind", mergePatch, obj{"kind": "Widget"}, false, ""},
-		{"merge-patch: other apiVersion", mergePatch, obj{"apiVersion": "v1"}, false, ""},
+		// An apiVersion no target has: "v1" is the events' own.
+		{"merge-patch: other apiVersion", mergePatch, obj{"apiVersion": "other.example/v9"}, false, ""},
 		// A node is cluster-scoped: a namespace in its patch is dropped.
 		{"merge-patch: new namespace", mergePatch, obj{"metadata": obj{"namespace": "elsewhere"}}, true, ""},
 		{"merge-patch: wrong type", mergePatch, obj{"spec": obj{"containers": "x"}}, true, ""},
