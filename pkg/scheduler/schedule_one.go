@@ -58,10 +58,11 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	host, err := s.schedulePod(ctx, state, pod)
 	if err != nil {
 		var fitErr *framework.FitError
+		nominated := ""
 		if errors.As(err, &fitErr) && s.framework.HasPostFilterPlugins() {
-			s.runPostFilter(ctx, state, pod, fitErr)
+			nominated = s.runPostFilter(ctx, state, pod, fitErr)
 		}
-		s.handleSchedulingFailure(ctx, pInfo, err, cycle, start)
+		s.handleSchedulingFailure(ctx, pInfo, err, nominated, cycle, start)
 		return
 	}
 
@@ -70,7 +71,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	assumed := pod.DeepCopy()
 	assumed.Spec.NodeName = host
 	if err := s.cache.AssumePod(assumed); err != nil {
-		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("assume pod on node %s: %w", host, err), cycle, start)
+		s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("assume pod on node %s: %w", host, err), "", cycle, start)
 		return
 	}
 	// The pod now holds its room in the cache: a nomination would count it
@@ -79,12 +80,12 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	s.queue.DeleteNominatedPodIfExists(assumed)
 	if st := s.framework.RunReservePluginsReserve(ctx, state, assumed, host); !st.IsSuccess() {
 		s.undoReservation(ctx, state, assumed, host)
-		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), cycle, start)
+		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), "", cycle, start)
 		return
 	}
 	if st := s.framework.RunPermitPlugins(ctx, state, assumed, host); !st.IsSuccess() && st.Code() != framework.Wait {
 		s.undoReservation(ctx, state, assumed, host)
-		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), cycle, start)
+		s.handleSchedulingFailure(ctx, pInfo, statusError(pod, s.snapshot.NumNodes(), st), "", cycle, start)
 		return
 	}
 	s.queue.Done(pod.UID)
@@ -114,28 +115,26 @@ func (s *Scheduler) undoReservation(ctx context.Context, state *framework.CycleS
 }
 
 // runPostFilter asks the PostFilter plugins (preemption) for a node the pod
-// will fit once victims are gone. A nomination is remembered by the queue,
-// so later cycles keep room for the pod, and written to
-// status.nominatedNodeName.
-func (s *Scheduler) runPostFilter(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod, fitErr *framework.FitError) {
+// will fit once victims are gone, and returns it. A nomination is
+// remembered by the queue, so later cycles keep room for the pod; the
+// failure handler writes it to status.nominatedNodeName.
+func (s *Scheduler) runPostFilter(ctx context.Context, state *framework.CycleState, pod *v1alpha1.Pod, fitErr *framework.FitError) string {
 	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
 	result, st := s.framework.RunPostFilterPlugins(ctx, state, pod, fitErr.Diagnosis.NodeToStatus)
 	if st.Code() == framework.Error {
 		logger.Error(st.AsError(), "Preemption failed")
-		return
+		return ""
 	}
 	if !st.IsSuccess() {
 		fitErr.Diagnosis.PostFilterMsg = st.Message()
-		return
+		return ""
 	}
 	if result == nil || result.NominatedNodeName == "" {
-		return
+		return ""
 	}
 	logger.V(2).Info("Pod nominated to a node after preemption", "node", result.NominatedNodeName)
 	s.queue.AddNominatedPod(pod, result.NominatedNodeName)
-	if err := s.setNominatedNodeName(ctx, pod, result.NominatedNodeName); err != nil {
-		logger.Error(err, "Could not record the nominated node")
-	}
+	return result.NominatedNodeName
 }
 
 // skipPodSchedule drops pods that need no scheduling any more: being
@@ -349,15 +348,16 @@ func (s *Scheduler) handleBindingFailure(ctx context.Context, state *framework.C
 		return
 	}
 	if st.IsRejected() {
-		s.handleSchedulingFailure(ctx, pInfo, statusError(pInfo.Pod, int(s.snapshotNodes.Load()), st), -1, start)
+		s.handleSchedulingFailure(ctx, pInfo, statusError(pInfo.Pod, int(s.snapshotNodes.Load()), st), "", -1, start)
 		return
 	}
-	s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("binding rejected: %w", err), -1, start)
+	s.handleSchedulingFailure(ctx, pInfo, fmt.Errorf("binding rejected: %w", err), "", -1, start)
 }
 
 // handleSchedulingFailure tells the user and puts the pod back: to wait for
-// a cluster event when no node fits, to back off after an error.
-func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.QueuedPodInfo, err error, cycle int64, start time.Time) {
+// a cluster event when no node fits, to back off after an error. nominated
+// is the node preemption made room on, if any.
+func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.QueuedPodInfo, err error, nominated string, cycle int64, start time.Time) {
 	pod := pInfo.Pod
 	logger := klog.FromContext(ctx).WithValues("pod", klog.KObj(pod))
 	var fitErr *framework.FitError
@@ -406,15 +406,17 @@ func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.Qu
 	msg := err.Error()
 	s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "%s", msg)
 	if unschedulable {
-		if err := s.setUnschedulableCondition(ctx, pod, msg); err != nil {
+		if err := s.setUnschedulable(ctx, pod, msg, nominated); err != nil {
 			logger.Error(err, "Could not set the PodScheduled condition")
 		}
 	}
 }
 
-// setUnschedulableCondition writes PodScheduled=False, reason Unschedulable,
-// with msg through pods/status, unless the pod already says exactly that.
-func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1.Pod, msg string) error {
+// setUnschedulable writes PodScheduled=False, reason Unschedulable, with
+// msg, and the nominated node when preemption made one, in one write of
+// pods/status (as upstream's updatePod), unless the pod already says
+// exactly that.
+func (s *Scheduler) setUnschedulable(ctx context.Context, pod *v1alpha1.Pod, msg, nominated string) error {
 	now := metav1.Now()
 	cond := v1alpha1.PodCondition{
 		Type:               v1alpha1.PodScheduled,
@@ -425,16 +427,17 @@ func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1
 		LastTransitionTime: now,
 	}
 	conditions := make([]v1alpha1.PodCondition, 0, len(pod.Status.Conditions)+1)
-	replaced := false
+	conditionChanged, replaced := true, false
 	for _, c := range pod.Status.Conditions {
 		if c.Type != v1alpha1.PodScheduled {
 			conditions = append(conditions, c)
 			continue
 		}
-		if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
-			return nil // unchanged
-		}
-		if c.Status == cond.Status {
+		switch {
+		case c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message:
+			conditionChanged = false
+			cond = c
+		case c.Status == cond.Status:
 			cond.LastTransitionTime = c.LastTransitionTime
 		}
 		conditions = append(conditions, cond)
@@ -443,12 +446,19 @@ func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1
 	if !replaced {
 		conditions = append(conditions, cond)
 	}
-	// A strategic merge patch from the pod's status sends PodScheduled
-	// alone, keyed by its type, so a condition another component set since
-	// the informer showed the pod stays. The UID precondition keeps a pod
-	// recreated under the same name untouched.
+	nominationChanged := nominated != "" && nominated != pod.Status.NominatedNodeName
+	if !conditionChanged && !nominationChanged {
+		return nil
+	}
+	// A strategic merge patch from the pod's status sends only what
+	// changed, conditions keyed by type, so a condition another component
+	// set since the informer showed the pod stays. The UID precondition
+	// keeps a pod recreated under the same name untouched.
 	status := pod.Status.DeepCopy()
 	status.Conditions = conditions
+	if nominationChanged {
+		status.NominatedNodeName = nominated
+	}
 	patch, err := statuspatch.Pod(pod.UID, &pod.Status, status)
 	if err != nil {
 		return fmt.Errorf("status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
@@ -459,29 +469,6 @@ func (s *Scheduler) setUnschedulableCondition(ctx context.Context, pod *v1alpha1
 	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("patch PodScheduled condition of pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	return nil
-}
-
-// setNominatedNodeName writes status.nominatedNodeName with a strategic
-// merge patch of pods/status (the UID precondition keeps a pod recreated
-// under the same name untouched).
-func (s *Scheduler) setNominatedNodeName(ctx context.Context, pod *v1alpha1.Pod, nodeName string) error {
-	if pod.Status.NominatedNodeName == nodeName {
-		return nil
-	}
-	status := pod.Status.DeepCopy()
-	status.NominatedNodeName = nodeName
-	patch, err := statuspatch.Pod(pod.UID, &pod.Status, status)
-	if err != nil {
-		return fmt.Errorf("status patch for pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	if patch == nil {
-		return nil
-	}
-	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("patch nominatedNodeName of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
 }

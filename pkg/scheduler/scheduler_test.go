@@ -470,7 +470,7 @@ func TestUnschedulableConditionIsWrittenOnlyWhenItChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := st.NewFakeAPI(tt.pod)
 			s := &Scheduler{client: api.Client}
-			if err := s.setUnschedulableCondition(context.Background(), tt.pod, "0/1 nodes are available: 1 Insufficient cpu."); err != nil {
+			if err := s.setUnschedulable(context.Background(), tt.pod, "0/1 nodes are available: 1 Insufficient cpu.", ""); err != nil {
 				t.Fatal(err)
 			}
 			patches := 0
@@ -507,7 +507,7 @@ func TestUnschedulableConditionKeepsOtherWritersConditions(t *testing.T) {
 	stored.Status.Conditions = append(stored.Status.Conditions, v1alpha1.PodCondition{Type: "example.com/gate", Status: v1alpha1.ConditionTrue})
 	api := st.NewFakeAPI(stored)
 	s := &Scheduler{client: api.Client}
-	if err := s.setUnschedulableCondition(context.Background(), seen, "0/1 nodes are available: 1 Insufficient cpu."); err != nil {
+	if err := s.setUnschedulable(context.Background(), seen, "0/1 nodes are available: 1 Insufficient cpu.", ""); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := api.Client.Tracker().Get(podsGVR, "default", "p")
@@ -566,5 +566,38 @@ func TestNodeLabelChangeMovesOnlyThePodsItConcerns(t *testing.T) {
 	h.stop()
 	if got := h.sched.Queue().PendingPods(); got.Unschedulable != 2 || got.Active != 0 || got.Backoff != 0 {
 		t.Errorf("queue %+v, want the two other pods still unschedulable", got)
+	}
+}
+
+// TestUnschedulableWithNominationIsOneWrite: a preemptor's PodScheduled
+// condition and its nominated node go to pods/status in one patch, as
+// upstream's updatePod, and a repeat of both writes nothing.
+func TestUnschedulableWithNominationIsOneWrite(t *testing.T) {
+	pod := st.MakePod("p").Obj()
+	api := st.NewFakeAPI(pod)
+	s := &Scheduler{client: api.Client}
+	msg := "0/1 nodes are available: 1 Insufficient cpu."
+	if err := s.setUnschedulable(context.Background(), pod, msg, "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := api.Client.Tracker().Get(podsGVR, "default", "p")
+	stored := got.(*v1alpha1.Pod)
+	if stored.Status.NominatedNodeName != "node-1" {
+		t.Errorf("nominatedNodeName = %q, want node-1", stored.Status.NominatedNodeName)
+	}
+	if c := scheduledCondition(stored); c == nil || c.Status != v1alpha1.ConditionFalse || c.Message != msg {
+		t.Errorf("PodScheduled = %+v, want False with %q", c, msg)
+	}
+	if err := s.setUnschedulable(context.Background(), stored, msg, "node-1"); err != nil {
+		t.Fatal(err)
+	}
+	patches := 0
+	for _, a := range api.Client.Actions() {
+		if a.GetVerb() == "patch" && a.GetSubresource() == "status" {
+			patches++
+		}
+	}
+	if patches != 1 {
+		t.Errorf("%d status patches, want 1 (both fields at once, nothing on the repeat)", patches)
 	}
 }
