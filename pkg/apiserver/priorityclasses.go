@@ -7,10 +7,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericapiserver "k8s.io/apiserver/pkg/server"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"skiff.dev/skiff/pkg/apis/core"
@@ -18,29 +16,15 @@ import (
 	"skiff.dev/skiff/pkg/generated/clientset/versioned"
 )
 
-// SkiffLoopbackClient returns a client of skiff's own groups over the
-// server's loopback connection. The loopback configuration asks for
-// protobuf, which skiff's types may not speak; JSON always works.
-func SkiffLoopbackClient(loopback *rest.Config) (versioned.Interface, error) {
-	cfg := rest.CopyConfig(loopback)
-	cfg.ContentType = runtime.ContentTypeJSON
-	cfg.AcceptContentTypes = runtime.ContentTypeJSON
-	client, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create skiff loopback client: %w", err)
-	}
-	return client, nil
-}
-
 // createSystemPriorityClassesHook is a post-start hook that creates the
 // system PriorityClasses, as kube-apiserver's scheduling storage does, in
 // both modes (the classes are skiff's own kind). The server reports ready
 // only once they exist, so a pod naming system-node-critical is never
 // refused for want of its class.
 func createSystemPriorityClassesHook(hookCtx genericapiserver.PostStartHookContext) error {
-	client, err := SkiffLoopbackClient(hookCtx.LoopbackClientConfig)
+	client, err := versioned.NewForConfig(hookCtx.LoopbackClientConfig)
 	if err != nil {
-		return err
+		return fmt.Errorf("create loopback client: %w", err)
 	}
 	return wait.PollUntilContextCancel(hookCtx, time.Second, true, func(ctx context.Context) (bool, error) {
 		for _, pc := range core.SystemPriorityClasses() {

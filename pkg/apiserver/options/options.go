@@ -41,6 +41,7 @@ import (
 	"skiff.dev/skiff/pkg/apiserver/admission/priority"
 	"skiff.dev/skiff/pkg/apiserver/auth"
 	"skiff.dev/skiff/pkg/apiserver/etcd"
+	"skiff.dev/skiff/pkg/generated/clientset/versioned"
 	skiffinformers "skiff.dev/skiff/pkg/generated/informers/externalversions"
 	generatedopenapi "skiff.dev/skiff/pkg/generated/openapi"
 	"skiff.dev/skiff/pkg/pki"
@@ -362,9 +363,9 @@ func (o *Options) namespaceLifecycle(gc *genericapiserver.RecommendedConfig) (ad
 // (PriorityClass is a core.skiff.dev kind). The informer starts with the
 // server; the plugin waits for it to sync before it admits a pod.
 func priorityAdmission(gc *genericapiserver.RecommendedConfig) (admission.Interface, error) {
-	client, err := apiserver.SkiffLoopbackClient(gc.LoopbackClientConfig)
+	client, err := versioned.NewForConfig(gc.LoopbackClientConfig)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("create loopback client: %w", err)
 	}
 	factory := skiffinformers.NewSharedInformerFactory(client, 0)
 	classes := factory.Core().V1alpha1().PriorityClasses()
