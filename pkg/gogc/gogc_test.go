@@ -9,7 +9,8 @@ import (
 
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
-	const busy = 1 << 40 // allocates without pause: the size decides
+	const busy = 1 << 40   // allocates without pause
+	const steady = 4 * mib // allocates, below a small heap's size a second
 	for _, tc := range []struct {
 		name      string
 		live      uint64
@@ -17,10 +18,13 @@ func TestPercent(t *testing.T) {
 		want      int
 	}{
 		{"no heap yet", 0, busy, 25},
-		{"small heap: a quarter", 6 * mib, busy, 25},
-		{"half of Full: half", 16 * mib, busy, 50},
-		{"three quarters of Full", 24 * mib, busy, 75},
-		{"Full: the runtime's default", 32 * mib, busy, 100},
+		{"small heap: a quarter", 6 * mib, steady, 25},
+		{"half of Full: half", 16 * mib, steady, 50},
+		{"three quarters of Full", 24 * mib, 20 * mib, 75},
+		{"Full: the runtime's default", 32 * mib, steady, 100},
+		{"small heap, busy: the runtime's default", 6 * mib, busy, 100},
+		{"the scheduler binding pods: the runtime's default", 16 * mib, 20 * mib, 100},
+		{"busy only just: its own size a second", 16 * mib, 16 * mib, 100},
 		{"busy heap: the default", 100 * mib, busy, 100},
 		{"at MaxHeadroom: the default", 128 * mib, busy, 100},
 		{"large heap: MaxHeadroom", 256 * mib, busy, 50},
