@@ -3,12 +3,16 @@
 # in that media type, skiff-bench's list, watch and create scenarios with
 # --kube-api-content-type set to it, then a skiff-scheduler with the same
 # flag and the schedule scenario (make bench's 100 nodes / 2000 pods by
-# default), with the scheduler's CPU time read from /proc. Prints each
-# figure side by side with the ratio protobuf/JSON. Needs jq.
+# default) ROUNDS times, with the scheduler's CPU time per pod bound read
+# by skiff-bench from /proc; the schedule figures are the median of the
+# rounds, since one round's CPU per pod moves with the pace the machine
+# allows it. Prints each figure side by side with the ratio protobuf/JSON.
+# Needs jq.
 # Usage: hack/bench-protobuf.sh [BIN_DIR]
 #
 #   LIST_PODS  pods stored for LIST (5000)   NODES  nodes (100)
 #   PODS       pods created and scheduled (2000)   WATCHERS  watches (100)
+#   ROUNDS     schedule rounds per media type (3)
 set -o errexit -o nounset -o pipefail
 
 bin=${1:-bin}
@@ -16,6 +20,7 @@ list_pods=${LIST_PODS:-5000}
 nodes=${NODES:-100}
 pods=${PODS:-2000}
 watchers=${WATCHERS:-100}
+rounds=${ROUNDS:-3}
 port=${PORT:-16743}
 dir=$(mktemp -d)
 pids=()
@@ -24,9 +29,6 @@ cleanup() {
 	rm -rf "${dir}"
 }
 trap cleanup EXIT
-
-# cpu_seconds is a process's user+system CPU time.
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 for mode in json protobuf; do
 	case ${mode} in
@@ -53,17 +55,17 @@ for mode in json protobuf; do
 	scheduler=$!
 	pids+=("${scheduler}")
 	sleep 2
-	before=$(cpu_seconds "${scheduler}")
-	b schedule --nodes "${nodes}" --pods "${pods}" >"${dir}/${mode}-schedule.json"
-	after=$(cpu_seconds "${scheduler}")
-	jq --argjson cpu "$(echo "${after} ${before}" | awk '{print $1 - $2}')" --argjson pods "${pods}" \
-		'.figures += [{name: "scheduler CPU", value: $cpu, unit: "s"}, {name: "scheduler CPU per 1000 pods bound", value: ($cpu * 1000 / $pods), unit: "s"}]' \
-		"${dir}/${mode}-schedule.json" >"${dir}/${mode}-schedule.tmp" && mv "${dir}/${mode}-schedule.tmp" "${dir}/${mode}-schedule.json"
+	for r in $(seq 1 "${rounds}"); do
+		b schedule --nodes "${nodes}" --pods "${pods}" --scheduler-pid "${scheduler}" >"${dir}/${mode}-schedule-${r}.json"
+	done
+	# Each figure's median over the rounds.
+	jq -s '{figures: ([.[].figures[]] | group_by(.name) | map(sort_by(.value) | .[(length / 2 | floor)]))}' \
+		"${dir}/${mode}"-schedule-*.json >"${dir}/${mode}-schedule.json"
 	kill -TERM "${scheduler}" "${apiserver}"
 	wait "${scheduler}" "${apiserver}" 2>/dev/null || true
 done
 
-echo "skiff-bench, JSON against protobuf ($(nproc) cores): ${list_pods} pods listed, ${watchers} watchers, ${pods} pods created and scheduled on ${nodes} nodes"
+echo "skiff-bench, JSON against protobuf ($(nproc) cores): ${list_pods} pods listed, ${watchers} watchers, ${pods} pods created and scheduled on ${nodes} nodes (median of ${rounds} rounds)"
 printf '%-10s %-44s %14s %14s %8s\n' scenario figure JSON protobuf ratio
 for s in list watch create schedule; do
 	jq -r -n --arg s "${s}" --slurpfile j "${dir}/json-${s}.json" --slurpfile p "${dir}/protobuf-${s}.json" '

@@ -71,6 +71,48 @@ func parseProcStatus(r io.Reader) (ProcessMemory, error) {
 	return m, nil
 }
 
+// ReadProcessCPU reads the CPU time pid has used, user and system, in
+// seconds. The process must run on this machine.
+func ReadProcessCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time of process %d: %w", pid, err)
+	}
+	s, err := parseProcStat(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time of process %d: %w", pid, err)
+	}
+	return s, nil
+}
+
+// userHZ is the unit of /proc's clock ticks: USER_HZ, which Linux fixes at
+// 100 for user space whatever the kernel's own tick.
+const userHZ = 100
+
+// parseProcStat reads utime and stime, the 14th and 15th fields, from the
+// text of /proc/<pid>/stat. The 2nd field, the command in parentheses, may
+// hold spaces, so the fields are counted from its closing parenthesis.
+func parseProcStat(text string) (float64, error) {
+	i := strings.LastIndexByte(text, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command field in %q", text)
+	}
+	// After the command: state (3rd field) onwards; utime is the 14th.
+	fields := strings.Fields(text[i+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("too few fields in %q", text)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse CPU ticks %q: %w", f, err)
+		}
+		ticks += n
+	}
+	return float64(ticks) / userHZ, nil
+}
+
 // residentMemoryMetric is the standard Go process collector's gauge.
 const residentMemoryMetric = "process_resident_memory_bytes"
 

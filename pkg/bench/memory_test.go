@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseProcStatus(t *testing.T) {
@@ -31,6 +32,39 @@ func TestParseProcStatus(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	// utime 250 and stime 50 ticks: 3 s. The command holds a space and a
+	// parenthesis, as a process may name itself.
+	const stat = "4242 (skiff sched) x) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 50 0 0 20 0 12 0 100 2000000 3000 18446744073709551615\n"
+	got, err := parseProcStat(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 3 {
+		t.Errorf("CPU time %v s, want 3", got)
+	}
+	for _, bad := range []string{"", "4242 skiff S 1", "4242 (skiff) S 1 2 3"} {
+		if _, err := parseProcStat(bad); err == nil {
+			t.Errorf("parseProcStat(%q): no error", bad)
+		}
+	}
+}
+
+func TestReadOwnProcessCPU(t *testing.T) {
+	// Spend some CPU so the reading cannot be zero.
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for n := 0; time.Now().Before(deadline); n++ {
+		_ = strings.Repeat("x", n%64)
+	}
+	s, err := ReadProcessCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s <= 0 {
+		t.Errorf("own CPU time %v s, want above 0 after a busy loop", s)
 	}
 }
 

@@ -42,7 +42,7 @@ type ScheduleOptions struct {
 	// SchedulerName is the spec.schedulerName of the pods.
 	SchedulerName string
 	// SchedulerPID, when not 0, is the scheduler's process on this
-	// machine, whose peak memory is reported.
+	// machine, whose peak memory and CPU time per pod bound are reported.
 	SchedulerPID int
 }
 
@@ -50,7 +50,8 @@ type ScheduleOptions struct {
 // registers M Ready nodes with no kubelets, creates N pods and watches them
 // get bound. Figures: pods bound per second from the first create sent to
 // the last bind seen, create→bound percentiles, and the scheduler's peak
-// memory.
+// memory and its CPU time per 1000 pods bound over the same span (not the
+// node registration before it nor the deletions after it).
 func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, error) {
 	if o.Nodes <= 0 || o.Pods <= 0 || o.Workers <= 0 {
 		return nil, fmt.Errorf("schedule needs --nodes, --pods and --workers above 0, got %d, %d and %d", o.Nodes, o.Pods, o.Workers)
@@ -91,6 +92,8 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 	}
 	defer stop()
 
+	cpu := schedulerCPU{pid: o.SchedulerPID}
+	cpu.start()
 	c := &calls{}
 	start := time.Now()
 	created, createElapsed := creator{client: e.Client, ns: ns, workers: o.Workers, calls: c, sent: bound.send}.
@@ -106,6 +109,7 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 	bar := progress.Start(e.Progress, "pods bound", created)
 	bound.showProgress(bar)
 	waitErr := waitFor(ctx, e.timeout(), func() bool { return bound.count() >= created })
+	cpu.stop()
 	bar.Finish()
 
 	r.Add("pods created", float64(created), report.Pods)
@@ -121,6 +125,11 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 		} else {
 			r.Add("scheduler peak RSS", mib(m.PeakRSS), report.MiB)
 		}
+		if used, err := cpu.used(); err != nil {
+			r.Notef("scheduler CPU not measured: %v", err)
+		} else if n := bound.count(); n > 0 {
+			r.Add("scheduler CPU per 1000 pods bound", used*1000/float64(n), report.Seconds)
+		}
 	}
 	stop()
 	r.Notes = append(r.Notes, cleanupNamespace(ctx, e, ns, false)...)
@@ -133,6 +142,29 @@ func Schedule(ctx context.Context, e Env, o ScheduleOptions) (*report.Result, er
 	}
 	return r, nil
 }
+
+// schedulerCPU reads a scheduler process's CPU time at the start and the
+// end of a span; pid 0 reads nothing.
+type schedulerCPU struct {
+	pid         int
+	first, last float64
+	err         error
+}
+
+func (c *schedulerCPU) start() { c.first = c.read() }
+func (c *schedulerCPU) stop()  { c.last = c.read() }
+
+func (c *schedulerCPU) read() float64 {
+	if c.pid == 0 || c.err != nil {
+		return 0
+	}
+	s, err := ReadProcessCPU(c.pid)
+	c.err = err
+	return s
+}
+
+// used is the CPU time between start and stop, in seconds.
+func (c *schedulerCPU) used() (float64, error) { return c.last - c.first, c.err }
 
 // nodeRegistrar registers bench nodes and deletes them at the end unless
 // they are to be kept.
