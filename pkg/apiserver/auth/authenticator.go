@@ -18,6 +18,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/utils/clock"
 )
 
 // NewAuthenticator authenticates requests by client certificate signed by
@@ -27,7 +28,8 @@ import (
 func NewAuthenticator(clientCA dynamiccertificates.CAContentProvider, tokenFile string) (authenticator.Request, error) {
 	var authenticators []authenticator.Request
 	if clientCA != nil {
-		authenticators = append(authenticators, x509.NewDynamic(clientCA.VerifyOptions, x509.CommonNameUserConversion))
+		certs := x509.NewDynamic(clientCA.VerifyOptions, x509.CommonNameUserConversion)
+		authenticators = append(authenticators, newCachedX509(certs, clientCA.VerifyOptions, x509CacheSize, x509CacheTTL, clock.RealClock{}))
 	}
 	if tokenFile != "" {
 		tokens, err := tokenfile.NewCSV(tokenFile)
