@@ -10,7 +10,7 @@ import (
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
 	const busy = 1 << 40   // allocates without pause
-	const steady = 4 * mib // allocates, below a small heap's size a second
+	const steady = 1 * mib // allocates, slower than a small heap's headroom a second
 	for _, tc := range []struct {
 		name      string
 		live      uint64
@@ -20,11 +20,12 @@ func TestPercent(t *testing.T) {
 		{"no heap yet", 0, busy, 25},
 		{"small heap: a quarter", 6 * mib, steady, 25},
 		{"half of Full: half", 16 * mib, steady, 50},
-		{"three quarters of Full", 24 * mib, 20 * mib, 75},
-		{"Full: the runtime's default", 32 * mib, steady, 100},
+		{"three quarters of Full", 24 * mib, 16 * mib, 75},
+		{"Full: the runtime's default", 32 * mib, busy, 100},
 		{"small heap, busy: the runtime's default", 6 * mib, busy, 100},
-		{"the scheduler binding pods: the runtime's default", 16 * mib, 20 * mib, 100},
-		{"busy only just: its own size a second", 16 * mib, 16 * mib, 100},
+		{"the scheduler binding pods: the runtime's default", 16 * mib, 15 * mib, 100},
+		{"busy only just: its size's headroom a second", 16 * mib, 8 * mib, 100},
+		{"not quite busy", 16 * mib, 8*mib - 1, 50},
 		{"busy heap: the default", 100 * mib, busy, 100},
 		{"at MaxHeadroom: the default", 128 * mib, busy, 100},
 		{"large heap: MaxHeadroom", 256 * mib, busy, 50},
