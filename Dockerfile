@@ -18,7 +18,7 @@ ARG VERSION=v1.37.2-skiff.0
 ARG GIT_COMMIT=unknown
 ARG GIT_TREE_STATE=unknown
 ARG BUILD_DATE=1970-01-01T00:00:00Z
-RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags fieldsv1string \
       -ldflags "-s -w \
         -X k8s.io/component-base/version.gitVersion=${VERSION} \
         -X k8s.io/component-base/version.gitMajor=1 \

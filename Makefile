@@ -3,6 +3,13 @@
 
 SHELL := /usr/bin/env bash
 GO ?= go
+# Every build and test links k8s.io/apimachinery with its fieldsv1string tag
+# (upstream's opt-in since v0.37): a managedFields entry's field set is an
+# interned string, so the thousands of identical pods the API server's watch
+# cache and history hold share one copy of each set instead of one each.
+ifeq ($(findstring fieldsv1string,$(GOFLAGS)),)
+export GOFLAGS := $(strip $(GOFLAGS) -tags=fieldsv1string)
+endif
 BIN := bin
 COMMANDS := skiff-apiserver skiff-scheduler skiff-controller-manager skiff-kubelet skiff kubectl-skiff skiff-bench
 

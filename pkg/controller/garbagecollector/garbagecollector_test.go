@@ -242,18 +242,6 @@ func TestGraphLinksOwnersAndDependents(t *testing.T) {
 	}
 }
 
-func TestTrimManagedFields(t *testing.T) {
-	obj := object(podInfo, "default", "p")
-	obj.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
-	out, err := TrimManagedFields(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := out.(*metav1.PartialObjectMetadata); got.ManagedFields != nil || got.Name != "p" {
-		t.Errorf("trimmed object = %+v, want it without managedFields and otherwise whole", got.ObjectMeta)
-	}
-}
-
 func TestAGoneOwnerIsLookedUpOnceForAllItsDependents(t *testing.T) {
 	rs := object(replicaSetInfo, "default", "web")
 	objs := []*metav1.PartialObjectMetadata{rs}

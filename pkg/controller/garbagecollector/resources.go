@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"skiff.dev/skiff/pkg/client/transform"
 )
 
 // ignoredResources are never watched: events churn, are never owners and
@@ -139,7 +141,7 @@ func (m *monitors) newMonitor(info resourceInfo) *monitor {
 	}
 	if !mon.shared {
 		mon.informer = metadatainformer.NewFilteredMetadataInformer(m.client, info.gvr, metav1.NamespaceAll, 0, cache.Indexers{}, nil).Informer()
-		if err := mon.informer.SetTransform(TrimManagedFields); err != nil {
+		if err := mon.informer.SetTransform(transform.TrimManagedFields); err != nil {
 			utilruntime.HandleError(fmt.Errorf("garbage collector: trim %s: %w", info.gvr, err))
 		}
 	}
@@ -224,14 +226,4 @@ func (m *monitors) resourceFor(apiVersion, kind string) (resourceInfo, error) {
 		return resourceInfo{}, fmt.Errorf("no served resource for kind %s in %s", kind, apiVersion)
 	}
 	return info, nil
-}
-
-// TrimManagedFields drops an object's managedFields before an informer
-// caches it, as kube-controller-manager's informers do: no controller reads
-// them, and they are often most of an object's size.
-func TrimManagedFields(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok && m.GetManagedFields() != nil {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
 }

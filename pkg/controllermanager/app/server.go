@@ -23,7 +23,7 @@ import (
 	"skiff.dev/skiff/pkg/cli"
 	"skiff.dev/skiff/pkg/client/events"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
-	"skiff.dev/skiff/pkg/controller/garbagecollector"
+	"skiff.dev/skiff/pkg/client/transform"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 )
@@ -107,7 +107,7 @@ func run(ctx context.Context, o *Options, c clients, clk clock.WithTicker, addr 
 		return err
 	}
 	factory := externalversions.NewSharedInformerFactoryWithOptions(c.client, 0,
-		externalversions.WithTransform(garbagecollector.TrimManagedFields))
+		externalversions.WithTransform(transform.TrimManagedFields))
 	// Shutdown waits for the informers, so ctx must be cancelled first:
 	// deferred functions run last-in first-out.
 	defer factory.Shutdown()

@@ -17,6 +17,7 @@ import (
 	"skiff.dev/skiff/pkg/cli"
 	"skiff.dev/skiff/pkg/client/events"
 	skiffleaderelection "skiff.dev/skiff/pkg/client/leaderelection"
+	"skiff.dev/skiff/pkg/client/transform"
 	clientset "skiff.dev/skiff/pkg/generated/clientset/versioned"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
 	"skiff.dev/skiff/pkg/scheduler"
@@ -100,7 +101,10 @@ func run(ctx context.Context, o *options.Options, client, leClient clientset.Int
 	recorder, stopEvents := events.NewRecorder(eventsClient, o.SchedulerName, host)
 	defer stopEvents()
 
-	factory := externalversions.NewSharedInformerFactory(client, 0)
+	// The informers keep no managedFields, as kube-scheduler's pod informer:
+	// the scheduler never reads them.
+	factory := externalversions.NewSharedInformerFactoryWithOptions(client, 0,
+		externalversions.WithTransform(transform.TrimManagedFields))
 	// Shutdown waits for the informers, which stop only when ctx ends: end
 	// it first. Waiting on a live ctx after a lost lease was a hang that
 	// kept a healthy-looking process that never scheduled again.
