@@ -227,6 +227,9 @@ func addAPIServerMemory(ctx context.Context, e Env, r *report.Result, pid int) {
 			return
 		}
 		r.Add("API server RSS", mib(m.RSS), report.MiB)
+		if m.AnonRSS > 0 {
+			r.Add("API server RSS, anonymous", mib(m.AnonRSS), report.MiB)
+		}
 		r.Add("API server peak RSS", mib(m.PeakRSS), report.MiB)
 		return
 	}

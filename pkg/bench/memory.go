@@ -19,6 +19,12 @@ type ProcessMemory struct {
 	RSS int64
 	// PeakRSS is the most it was ever resident (VmHWM), in bytes.
 	PeakRSS int64
+	// AnonRSS is the part of RSS that is anonymous (RssAnon): the heap and
+	// stacks, which only the process can give back. The rest is mostly
+	// file pages mapped from the page cache (RssFile), clean and
+	// reclaimable: the binary's text and, in an API server with an
+	// embedded etcd, etcd's database. Zero if the kernel does not say.
+	AnonRSS int64
 }
 
 // ReadProcessMemory reads pid's resident and peak resident memory. The
@@ -36,15 +42,15 @@ func ReadProcessMemory(pid int) (ProcessMemory, error) {
 	return m, nil
 }
 
-// parseProcStatus reads VmRSS and VmHWM ("VmRSS:   123456 kB") from the
-// text of /proc/<pid>/status.
+// parseProcStatus reads VmRSS, VmHWM ("VmRSS:   123456 kB") and, where
+// the kernel gives it, RssAnon from the text of /proc/<pid>/status.
 func parseProcStatus(r io.Reader) (ProcessMemory, error) {
 	var m ProcessMemory
 	var found int
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		key, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		if !ok || (key != "VmRSS" && key != "VmHWM" && key != "RssAnon") {
 			continue
 		}
 		fields := strings.Fields(rest)
@@ -55,12 +61,16 @@ func parseProcStatus(r io.Reader) (ProcessMemory, error) {
 		if err != nil {
 			return m, fmt.Errorf("parse %s: %w", key, err)
 		}
-		if key == "VmRSS" {
+		switch key {
+		case "VmRSS":
 			m.RSS = kb * 1024
-		} else {
+			found++
+		case "VmHWM":
 			m.PeakRSS = kb * 1024
+			found++
+		default:
+			m.AnonRSS = kb * 1024
 		}
-		found++
 	}
 	if err := sc.Err(); err != nil {
 		return m, err

@@ -19,6 +19,11 @@ func TestParseProcStatus(t *testing.T) {
 			status: "Name:\tskiff-apiserver\nVmPeak:\t 2000000 kB\nVmHWM:\t  150000 kB\nVmRSS:\t  120000 kB\nThreads:\t12\n",
 			want:   ProcessMemory{RSS: 120000 * 1024, PeakRSS: 150000 * 1024},
 		},
+		{
+			name:   "with the anonymous part",
+			status: "VmHWM:\t  150000 kB\nVmRSS:\t  120000 kB\nRssAnon:\t   80000 kB\nRssFile:\t   40000 kB\n",
+			want:   ProcessMemory{RSS: 120000 * 1024, PeakRSS: 150000 * 1024, AnonRSS: 80000 * 1024},
+		},
 		{name: "a kernel thread has neither", status: "Name:\tkthreadd\nThreads:\t1\n", wantErr: true},
 		{name: "a unit other than kB is not guessed at", status: "VmHWM:\t1 MB\nVmRSS:\t1 MB\n", wantErr: true},
 	}
