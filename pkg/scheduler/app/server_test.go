@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
+	skifffake "skiff.dev/skiff/pkg/generated/clientset/versioned/fake"
 	"skiff.dev/skiff/pkg/pki"
 	"skiff.dev/skiff/pkg/scheduler/options"
 	st "skiff.dev/skiff/pkg/scheduler/testing"
@@ -411,5 +412,40 @@ func TestLosingTheLeaseEndsRun(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("run did not return after losing the lease: the scheduler hangs, alive and never scheduling again")
+	}
+}
+
+// TestInformersKeepNoManagedFields: the pods and nodes the scheduler caches
+// come without managedFields, and otherwise whole.
+func TestInformersKeepNoManagedFields(t *testing.T) {
+	managed := []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate}}
+	client := skifffake.NewSimpleClientset(
+		&v1alpha1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", ManagedFields: managed}, Spec: v1alpha1.PodSpec{NodeName: "n1"}},
+		&v1alpha1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", ManagedFields: managed}},
+	)
+	factory := newInformerFactory(client)
+	pods := factory.Core().V1alpha1().Pods().Lister()
+	nodes := factory.Core().V1alpha1().Nodes().Lister()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); factory.Shutdown() }()
+	factory.Start(ctx.Done())
+	for typ, synced := range factory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			t.Fatalf("informer for %v did not sync", typ)
+		}
+	}
+	pod, err := pods.Pods("default").Get("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.ManagedFields != nil || pod.Spec.NodeName != "n1" {
+		t.Errorf("cached pod: managedFields %v, nodeName %q; want none and n1", pod.ManagedFields, pod.Spec.NodeName)
+	}
+	node, err := nodes.Get("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if node.ManagedFields != nil {
+		t.Errorf("cached node: managedFields %v, want none", node.ManagedFields)
 	}
 }
