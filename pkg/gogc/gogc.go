@@ -69,21 +69,23 @@ const (
 // Percent is the GOGC for a live heap of live bytes that allocates
 // allocRate bytes a second.
 func Percent(live, allocRate uint64) int {
-	if live == 0 {
-		return minPercent
-	}
 	busy := allocRate*uint64(Busy/time.Second) >= bySize(live, false)
-	headroom := min(bySize(live, busy), allocRate*uint64(Quiet/time.Second))
-	return max(int(headroom*100/live), minPercent)
+	return percentOf(live, min(bySize(live, busy), allocRate*uint64(Quiet/time.Second)))
 }
 
 // sizePercent is the GOGC by size alone, for the first look at the heap,
 // before there is a pace to read.
 func sizePercent(live uint64) int {
+	return percentOf(live, bySize(live, false))
+}
+
+// percentOf is the GOGC that gives a live heap of live bytes headroom
+// bytes, never less than minPercent.
+func percentOf(live, headroom uint64) int {
 	if live == 0 {
 		return minPercent
 	}
-	return max(int(bySize(live, false)*100/live), minPercent)
+	return max(int(headroom*100/live), minPercent)
 }
 
 // bySize is the headroom for a live heap of live bytes, busy or not.

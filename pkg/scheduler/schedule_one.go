@@ -407,7 +407,7 @@ func (s *Scheduler) handleSchedulingFailure(ctx context.Context, pInfo *queue.Qu
 	s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "%s", msg)
 	if unschedulable {
 		if err := s.setUnschedulable(ctx, pod, msg, nominated); err != nil {
-			logger.Error(err, "Could not set the PodScheduled condition")
+			logger.Error(err, "Could not write the PodScheduled condition and nominated node")
 		}
 	}
 }
@@ -468,7 +468,7 @@ func (s *Scheduler) setUnschedulable(ctx context.Context, pod *v1alpha1.Pod, msg
 	}
 	_, err = s.client.CoreV1alpha1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return fmt.Errorf("patch PodScheduled condition of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		return fmt.Errorf("patch scheduling status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
 }
