@@ -18,6 +18,7 @@ import (
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
 	"skiff.dev/skiff/pkg/generated/informers/externalversions"
+	"skiff.dev/skiff/pkg/scheduler/framework"
 	"skiff.dev/skiff/pkg/scheduler/queue"
 	st "skiff.dev/skiff/pkg/scheduler/testing"
 )
@@ -599,5 +600,45 @@ func TestUnschedulableWithNominationIsOneWrite(t *testing.T) {
 	}
 	if patches != 1 {
 		t.Errorf("%d status patches, want 1 (both fields at once, nothing on the repeat)", patches)
+	}
+}
+
+func TestRejectedNodesCountInTheSearchAndOnlyAFailureIsDiagnosed(t *testing.T) {
+	// 200 nodes, half of them in the pool; 10% to score is 100 feasible.
+	s := idleScheduler(t, Config{PercentageOfNodesToScore: 10}, poolNodes(200)...)
+	ctx := context.Background()
+	cycle := func(pod *v1alpha1.Pod) ([]*framework.NodeInfo, framework.Diagnosis) {
+		t.Helper()
+		s.cache.UpdateSnapshot(s.snapshot)
+		state := framework.NewCycleState()
+		if _, status := s.framework.RunPreFilterPlugins(ctx, state, pod); !status.IsSuccess() {
+			t.Fatalf("PreFilter: %v", status.AsError())
+		}
+		feasible, diagnosis, err := s.findNodesThatPassFilters(ctx, state, pod, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return feasible, diagnosis
+	}
+
+	feasible, diagnosis := cycle(st.MakePod("fits").NodeSelector(map[string]string{"pool": "bench"}).Obj())
+	if len(feasible) != 100 {
+		t.Fatalf("%d feasible nodes, want all 100 of the pool", len(feasible))
+	}
+	if diagnosis.NodeToStatus != nil || diagnosis.UnschedulablePlugins != nil {
+		t.Errorf("a pod that fits got a diagnosis of %d nodes", len(diagnosis.NodeToStatus))
+	}
+	// The 100 nodes outside the pool were searched too: the next cycle
+	// starts after all 200, where this one started.
+	if s.nextStartNodeIndex != 0 {
+		t.Errorf("next search starts at %d, want 0", s.nextStartNodeIndex)
+	}
+
+	feasible, diagnosis = cycle(st.MakePod("fits-nowhere").NodeSelector(map[string]string{"pool": "none"}).Obj())
+	if len(feasible) != 0 || len(diagnosis.NodeToStatus) != 200 {
+		t.Fatalf("%d feasible and %d diagnosed nodes, want 0 and 200", len(feasible), len(diagnosis.NodeToStatus))
+	}
+	if _, ok := diagnosis.UnschedulablePlugins["NodeAffinity"]; !ok || len(diagnosis.UnschedulablePlugins) != 1 {
+		t.Errorf("unschedulable plugins %v, want NodeAffinity", diagnosis.UnschedulablePlugins)
 	}
 }

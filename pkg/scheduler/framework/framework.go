@@ -165,9 +165,6 @@ func (f *Framework) EnqueueExtensions(ctx context.Context) (map[string][]Cluster
 	return out, nil
 }
 
-const skipFilterKey StateKey = "framework/SkipFilterPlugins"
-const skipScoreKey StateKey = "framework/SkipScorePlugins"
-
 // RunPreFilterPlugins runs every PreFilter plugin. It returns the
 // intersection of their results and the first rejection or error, with the
 // plugin's name; plugins that return Skip are remembered so their Filter is
@@ -204,21 +201,20 @@ func (f *Framework) RunPreFilterPlugins(ctx context.Context, state *CycleState, 
 			}
 		}
 	}
-	state.Write(skipFilterKey, skip)
-	return result, nil
-}
-
-func skipped(state *CycleState, key StateKey) map[string]bool {
-	if v, ok := state.Read(key); ok {
-		return v.(map[string]bool)
+	state.skipFilter = skip
+	state.filters = make([]FilterPlugin, 0, len(f.filters))
+	for _, p := range f.filters {
+		if !skip[p.Name()] {
+			state.filters = append(state.filters, p)
+		}
 	}
-	return nil
+	return result, nil
 }
 
 // RunPreFilterExtensionAddPod tells every PreFilter plugin's state that
 // podInfoToAdd is on nodeInfo.
 func (f *Framework) RunPreFilterExtensionAddPod(ctx context.Context, state *CycleState, podToSchedule *v1alpha1.Pod, podInfoToAdd *PodInfo, nodeInfo *NodeInfo) *Status {
-	skip := skipped(state, skipFilterKey)
+	skip := state.skipFilter
 	for _, p := range f.preFilters {
 		ext := p.PreFilterExtensions()
 		if ext == nil || skip[p.Name()] {
@@ -234,7 +230,7 @@ func (f *Framework) RunPreFilterExtensionAddPod(ctx context.Context, state *Cycl
 // RunPreFilterExtensionRemovePod tells every PreFilter plugin's state that
 // podInfoToRemove left nodeInfo.
 func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *CycleState, podToSchedule *v1alpha1.Pod, podInfoToRemove *PodInfo, nodeInfo *NodeInfo) *Status {
-	skip := skipped(state, skipFilterKey)
+	skip := state.skipFilter
 	for _, p := range f.preFilters {
 		ext := p.PreFilterExtensions()
 		if ext == nil || skip[p.Name()] {
@@ -251,11 +247,11 @@ func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *C
 // objection, so each infeasible node counts one reason (a plugin may give
 // several). It is safe to call for many nodes at once.
 func (f *Framework) RunFilterPlugins(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodeInfo *NodeInfo) *Status {
-	skip := skipped(state, skipFilterKey)
-	for _, p := range f.filters {
-		if skip[p.Name()] {
-			continue
-		}
+	filters := state.filters
+	if filters == nil {
+		filters = f.filters
+	}
+	for _, p := range filters {
 		s := p.Filter(ctx, state, pod, nodeInfo)
 		if s.IsSuccess() {
 			continue
@@ -344,14 +340,14 @@ func (f *Framework) RunPreScorePlugins(ctx context.Context, state *CycleState, p
 			return AsStatus(fmt.Errorf("prescore plugin %s: %w", p.Name(), s.AsError())).WithPlugin(p.Name())
 		}
 	}
-	state.Write(skipScoreKey, skip)
+	state.skipScore = skip
 	return nil
 }
 
 // RunScorePlugins scores every node with every ScorePlugin, normalises each
 // plugin's scores, and returns each node's weighted sum, in node order.
 func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *v1alpha1.Pod, nodes []*NodeInfo) ([]int64, *Status) {
-	skip := skipped(state, skipScoreKey)
+	skip := state.skipScore
 	scorers := make([]int, 0, len(f.scorers))
 	for i, p := range f.scorers {
 		if !skip[p.Name()] {

@@ -90,8 +90,16 @@ func TestPreFilterSkipMeansFilterIsNotCalled(t *testing.T) {
 	if s := f.RunFilterPlugins(ctx, state, pod, nodes("n")[0]); !s.IsSuccess() {
 		t.Fatalf("RunFilterPlugins = %v, want success", s.Reasons())
 	}
-	if skipper.filtered != 0 || other.filtered != 1 {
-		t.Errorf("filter calls: skipped plugin %d, other %d; want 0 and 1", skipper.filtered, other.filtered)
+	// Preemption and nominated pods filter on a clone of the state.
+	if s := f.RunFilterPlugins(ctx, state.Clone(), pod, nodes("n")[0]); !s.IsSuccess() {
+		t.Fatalf("RunFilterPlugins on a clone = %v, want success", s.Reasons())
+	}
+	if skipper.filtered != 0 || other.filtered != 2 {
+		t.Errorf("filter calls: skipped plugin %d, other %d; want 0 and 2", skipper.filtered, other.filtered)
+	}
+	// A state PreFilter has not seen runs every filter.
+	if s := f.RunFilterPlugins(ctx, framework.NewCycleState(), pod, nodes("n")[0]); s.IsSuccess() {
+		t.Error("RunFilterPlugins without PreFilter skipped the plugin")
 	}
 }
 
