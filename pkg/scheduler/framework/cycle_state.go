@@ -27,8 +27,8 @@ type Cloner interface {
 // A cycle writes about ten keys and reads them once per plugin per node,
 // thousands of times, so the data is copied on write: a read is an atomic
 // load and a lookup in a small map that no one changes. (A sync.Map, as
-// upstream's, hashed the key as an interface and walked its trie on every
-// read: a quarter of a cycle over 2000 nodes.)
+// upstream's, hashes the key as an interface and walks its trie on every
+// read; the plain map made a cycle over 2000 nodes 7 % faster.)
 type CycleState struct {
 	mu   sync.Mutex // serialises writers
 	data atomic.Pointer[map[StateKey]StateData]
