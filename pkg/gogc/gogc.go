@@ -47,9 +47,13 @@ const (
 	// runtime's default, the live heap itself.
 	Full = 32 << 20
 	// MaxHeadroom caps the headroom of a large heap. The API server at 1000
-	// nodes and 10000 pods with churn holds about 240 MiB live: GOGC=53
-	// rather than 100, which costs it about twice as many collections.
-	MaxHeadroom = 128 << 20
+	// nodes and 10000 pods holds 200 to 300 MiB live: GOGC 64 to 96. At 128
+	// MiB it collected up to half again as often, and GC took a fifth of its
+	// CPU while 1000 simulated kubelets and the scheduler shared two cores:
+	// pods were created and bound at 314 and 317/s rather than 335 and
+	// 346/s, for 49 MiB less at the peak of the churn (519 against 568 MiB
+	// RSS; hack/bench-memory.sh).
+	MaxHeadroom = 192 << 20
 	// Quiet is the time a process allocating at a steady pace may go
 	// between collections before its headroom grows further.
 	Quiet = 10 * time.Second
