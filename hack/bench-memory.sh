@@ -44,25 +44,24 @@ for child in $(cat /proc/"${up}"/task/*/children); do
     if tr '\0' ' ' </proc/"${child}"/cmdline | grep -q 'apiserver'; then apiserver=${child}; fi
 done
 [ -n "${apiserver}" ] || { echo "no API server under skiff up" >&2; exit 1; }
-rss() { awk '/^VmRSS:/{print $2}' /proc/"${apiserver}"/status; }
-anon() { awk '/^RssAnon:/{print $2}' /proc/"${apiserver}"/status; }
+# memory prints the API server's RSS and its anonymous part, in kB, from
+# one read of its status so that the two describe the same moment.
+memory() { awk '/^VmRSS:/{r = $2} /^RssAnon:/{a = $2} END {print r, a}' /proc/"${apiserver}"/status; }
 mib() { bc -l <<<"$1/1024" | xargs printf '%.0f'; }
 
 b() { echo; echo "### skiff-bench $*"; "${bin}/skiff-bench" --kubeconfig "${kubeconfig}" "$@"; }
 b start --pods "${pods}" --keep
 sleep 10
-running=$(rss)
-running_anon=$(anon)
+read -r running running_anon < <(memory)
 
 # Sample the API server's RSS once a second while the churn runs.
 (
-    while kill -0 "${apiserver}" 2>/dev/null; do echo "$(rss) $(anon)" >>"${dir}/samples"; sleep 1; done
+    while kill -0 "${apiserver}" 2>/dev/null; do memory >>"${dir}/samples"; sleep 1; done
 ) &
 sampler=$!
 b churn --rate "${rate}" --duration "${duration}" --apiserver-pid "${apiserver}"
 kill "${sampler}" 2>/dev/null || true
-end=$(rss)
-end_anon=$(anon)
+read -r end end_anon < <(memory)
 hwm=$(awk '/^VmHWM:/{print $2}' /proc/"${apiserver}"/status)
 read -r max mean max_anon mean_anon < <(awk '{ if ($1 > m) m = $1; if ($2 > a) a = $2; s += $1; t += $2; n++ } END { print m, s / n, a, t / n }' "${dir}/samples")
 

@@ -65,6 +65,34 @@ func (h *harness) stop() {
 	}
 }
 
+// idleScheduler is a Scheduler that does not run, with the nodes in its
+// cache, for calling one cycle's steps directly.
+func idleScheduler(tb testing.TB, cfg Config, nodes ...*v1alpha1.Node) *Scheduler {
+	tb.Helper()
+	api := st.NewFakeAPI()
+	s, err := New(api.Client, externalversions.NewSharedInformerFactory(api.Client, 0), &st.Recorder{}, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, n := range nodes {
+		s.cache.AddNode(n)
+	}
+	return s
+}
+
+// poolNodes makes n nodes, the even ones labelled pool=bench.
+func poolNodes(n int) []*v1alpha1.Node {
+	var out []*v1alpha1.Node
+	for i := range n {
+		w := st.MakeNode(fmt.Sprintf("node-%04d", i)).Capacity("64", "256Gi", "110")
+		if i%2 == 0 {
+			w = w.Label("pool", "bench")
+		}
+		out = append(out, w.Obj())
+	}
+	return out
+}
+
 var podsGVR = v1alpha1.SchemeGroupVersion.WithResource("pods")
 
 func (h *harness) pod(name string) *v1alpha1.Pod {

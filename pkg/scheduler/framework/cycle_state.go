@@ -58,19 +58,14 @@ func (c *CycleState) Write(key StateKey, data StateData) {
 }
 
 func (c *CycleState) storeLocked(key StateKey, data StateData) {
-	next := make(map[StateKey]StateData, c.len()+1)
+	var next map[StateKey]StateData
 	if old := c.data.Load(); old != nil {
-		maps.Copy(next, *old)
+		next = maps.Clone(*old)
+	} else {
+		next = make(map[StateKey]StateData, 1)
 	}
 	next[key] = data
 	c.data.Store(&next)
-}
-
-func (c *CycleState) len() int {
-	if m := c.data.Load(); m != nil {
-		return len(*m)
-	}
-	return 0
 }
 
 // Read returns the data stored under key, if any.
