@@ -32,6 +32,9 @@ type Spec struct {
 	// Path and Args are the program and its arguments.
 	Path string
 	Args []string
+	// Env is added to the supervisor's own environment for the process;
+	// an entry here wins over one of the same name there.
+	Env []string
 	// LogDir receives <Name>.log with the process's stdout and stderr.
 	LogDir string
 }
@@ -84,6 +87,9 @@ func (p *Process) startOnce() (<-chan error, error) {
 	}
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if len(p.spec.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.spec.Env...)
+	}
 	// Its own process group, so a terminal's Ctrl-C reaches only skiff up,
 	// which then stops the children in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

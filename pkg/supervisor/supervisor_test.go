@@ -43,3 +43,33 @@ func countRuns(path string) int {
 	data, _ := os.ReadFile(path)
 	return strings.Count(string(data), "run")
 }
+
+// TestEnvReachesTheProcess: a Spec's Env is the child's on top of the
+// supervisor's own environment, and wins where both name a variable.
+func TestEnvReachesTheProcess(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SKIFF_TEST_KEPT", "kept")
+	t.Setenv("SKIFF_TEST_OVERRIDDEN", "parent")
+	out := filepath.Join(dir, "env")
+	p, err := Start(Spec{
+		Name: "env", Path: "/bin/sh",
+		Args:   []string{"-c", `echo "$SKIFF_TEST_KEPT $SKIFF_TEST_OVERRIDDEN" > "$0.tmp" && mv "$0.tmp" "$0"; sleep 60`, out},
+		Env:    []string{"SKIFF_TEST_OVERRIDDEN=child"},
+		LogDir: dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	var data []byte
+	for {
+		if data, err = os.ReadFile(out); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := strings.TrimSpace(string(data)); got != "kept child" {
+		t.Errorf("the child saw %q, want %q", got, "kept child")
+	}
+}

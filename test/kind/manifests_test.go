@@ -654,3 +654,19 @@ func TestHostUsersMayUseSkiffWorkloads(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerRunsOnOneProcessor: in kind, as under skiff up, the
+// scheduler shares its machine with the API servers and runs on one
+// processor.
+func TestSchedulerRunsOnOneProcessor(t *testing.T) {
+	_, m := load(t)
+	d := m.Deployments[Key{skiffSystem, "skiff-scheduler"}]
+	if d == nil {
+		t.Fatal("Deployment skiff-scheduler is missing")
+	}
+	c := container(t, d, "skiff-scheduler")
+	i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMAXPROCS" })
+	if i < 0 || c.Env[i].Value != "1" {
+		t.Errorf("scheduler environment %v, want GOMAXPROCS=1", c.Env)
+	}
+}

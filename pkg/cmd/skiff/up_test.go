@@ -2,6 +2,7 @@ package skiff
 
 import (
 	"net"
+	"slices"
 	"testing"
 )
 
@@ -16,5 +17,24 @@ func TestAdminServer(t *testing.T) {
 		if got := adminServer(net.ParseIP(bind), 6443); got != want {
 			t.Errorf("--bind-address %s: admin server %s, want %s", bind, got, want)
 		}
+	}
+}
+
+// TestSchedulerRunsOnOneProcessorUnlessTheUserChooses: skiff up gives the
+// scheduler GOMAXPROCS=1, and leaves a GOMAXPROCS of the user's alone (the
+// child inherits it).
+func TestSchedulerRunsOnOneProcessorUnlessTheUserChooses(t *testing.T) {
+	none := func(string) string { return "" }
+	if got := schedulerEnv(none); !slices.Equal(got, []string{"GOMAXPROCS=1"}) {
+		t.Errorf("scheduler environment %q, want GOMAXPROCS=1", got)
+	}
+	users := func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "4"
+		}
+		return ""
+	}
+	if got := schedulerEnv(users); got != nil {
+		t.Errorf("scheduler environment %q with the user's GOMAXPROCS=4, want none of skiff's", got)
 	}
 }
