@@ -80,7 +80,7 @@ func (o *Options) addFlags(fss *cliflag.NamedFlagSets) {
 
 	fs = fss.FlagSet("scheduling")
 	fs.StringVar(&o.SchedulerName, "scheduler-name", o.SchedulerName, "Schedule only pending pods whose spec.schedulerName is this; it is also the source of the scheduler's events.")
-	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "How many nodes are filtered and scored at once.")
+	fs.IntVar(&o.Parallelism, "parallelism", o.Parallelism, "How many nodes are filtered and scored at once, at most one per processor the Go runtime has (GOMAXPROCS).")
 	fs.Int32Var(&o.PercentageOfNodesToScore, "percentage-of-nodes-to-score", o.PercentageOfNodesToScore,
 		"Stop looking for feasible nodes once this percentage of the cluster (but at least 100 nodes) is found. 0 adapts to the cluster size: 50% less 1% per 125 nodes, at least 5%.")
 
