@@ -17,7 +17,7 @@
 //   - by size: live²/Full below Full, live itself (GOGC=100) from Full up
 //     to MaxHeadroom, MaxHeadroom beyond; but a small heap that is busy,
 //     that would collect at least once every Busy at that headroom, gets
-//     live itself, as the runtime would give it;
+//     Full;
 //   - by rate: what the process allocates in Quiet, so that a collection
 //     comes at most about every Quiet at the current pace;
 //
@@ -25,11 +25,15 @@
 // user's choice, turns it off.
 //
 // The busy exception is for the scheduler and the kubelet under load: with
-// 10 to 16 MiB live they allocate 10 to 30 MiB a second, and GOGC=30 to 48
-// made them collect two to three times as often as the default: the
-// scheduler spent 0.80 s of CPU per 1000 pods bound rather than 0.64 s
-// (skiff-bench schedule, 100 nodes, 2000 pods). The memory it costs is at
-// most Full/4 more, and only while the process is busy.
+// 10 to 16 MiB live they allocate 10 to 35 MiB a second. At GOGC=30 to 48
+// the scheduler collected two to three times as often as at the runtime's
+// default and spent 0.80 s of CPU per 1000 pods bound rather than 0.64 s.
+// At the default it still collected two to three times a second, 20 ms of
+// CPU each; with Full (GOGC about 200) it collects about once a second and
+// spent 0.405–0.415 s rather than 0.435–0.455 s (skiff-bench schedule, 100
+// nodes, 2000 pods, on one processor as skiff up runs it), for 10 to 20 MiB
+// more at its peak. The memory it costs is at most Full more than live, and
+// only while the process is busy.
 package gogc
 
 import (
@@ -95,7 +99,9 @@ func percentOf(live, headroom uint64) int {
 // bySize is the headroom for a live heap of live bytes, busy or not.
 func bySize(live uint64, busy bool) uint64 {
 	switch {
-	case live < Full && !busy:
+	case live < Full && busy:
+		return Full
+	case live < Full:
 		return live * live / Full
 	case live <= MaxHeadroom:
 		return live
