@@ -184,6 +184,16 @@ func (n *NodeInfo) SetNode(node *v1alpha1.Node) {
 	n.Generation = NextGeneration()
 }
 
+// NodeIsReady is whether node's Ready condition is True.
+func NodeIsReady(node *v1alpha1.Node) bool {
+	for _, c := range node.Status.Conditions {
+		if c.Type == v1alpha1.NodeReady {
+			return c.Status == v1alpha1.ConditionTrue
+		}
+	}
+	return false
+}
+
 // RemoveNode forgets the Node object but keeps the pods' accounting, for
 // pods the cache still believes are bound there.
 func (n *NodeInfo) RemoveNode() {

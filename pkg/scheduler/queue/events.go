@@ -24,7 +24,7 @@ func NodeSchedulingPropertiesChange(oldNode, newNode *v1alpha1.Node) []framework
 	if oldNode.Spec.Unschedulable && !newNode.Spec.Unschedulable {
 		events = append(events, framework.EventNodeSpecUnschedulable)
 	}
-	if !isReady(oldNode) && isReady(newNode) {
+	if !framework.NodeIsReady(oldNode) && framework.NodeIsReady(newNode) {
 		events = append(events, framework.EventNodeConditionChange)
 	}
 	return events
@@ -41,13 +41,4 @@ func sameResources(a, b v1alpha1.ResourceList) bool {
 		}
 	}
 	return true
-}
-
-func isReady(n *v1alpha1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == v1alpha1.NodeReady {
-			return c.Status == v1alpha1.ConditionTrue
-		}
-	}
-	return false
 }

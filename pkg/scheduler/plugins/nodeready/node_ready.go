@@ -31,10 +31,8 @@ func (NodeReady) Name() string { return Name }
 
 // Filter passes a node only when its Ready condition is True.
 func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, _ *v1alpha1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
-	for _, c := range nodeInfo.Node().Status.Conditions {
-		if c.Type == v1alpha1.NodeReady && c.Status == v1alpha1.ConditionTrue {
-			return nil
-		}
+	if framework.NodeIsReady(nodeInfo.Node()) {
+		return nil
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
 }
@@ -44,19 +42,10 @@ func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, _ *v1alpha1.
 func (NodeReady) EventsToRegister(context.Context) ([]framework.ClusterEventWithHint, error) {
 	return []framework.ClusterEventWithHint{
 		{Event: framework.ClusterEvent{Resource: framework.Node, ActionType: framework.Add | framework.UpdateNodeCondition}, QueueingHintFn: func(_ klog.Logger, _ *v1alpha1.Pod, _, newObj any) (framework.QueueingHint, error) {
-			if n, ok := newObj.(*v1alpha1.Node); ok && !isReady(n) {
+			if n, ok := newObj.(*v1alpha1.Node); ok && !framework.NodeIsReady(n) {
 				return framework.QueueSkip, nil
 			}
 			return framework.Queue, nil
 		}},
 	}, nil
-}
-
-func isReady(n *v1alpha1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == v1alpha1.NodeReady {
-			return c.Status == v1alpha1.ConditionTrue
-		}
-	}
-	return false
 }
