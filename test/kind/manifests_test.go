@@ -278,10 +278,7 @@ func TestWorkloadsRunTheImageAsTheirOwnServiceAccounts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.deployment, func(t *testing.T) {
-			d := m.Deployments[Key{skiffSystem, tt.deployment}]
-			if d == nil {
-				t.Fatalf("Deployment %s is missing", tt.deployment)
-			}
+			d := deployment(t, m, tt.deployment)
 			spec := d.Spec.Template.Spec
 			if spec.ServiceAccountName != tt.sa.Name {
 				t.Errorf("runs as service account %q, want %q", spec.ServiceAccountName, tt.sa.Name)
@@ -324,10 +321,7 @@ func TestContainerArgsAreFlagsTheBinariesAccept(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.deployment, func(t *testing.T) {
-			d := m.Deployments[Key{skiffSystem, tt.deployment}]
-			if d == nil {
-				t.Fatalf("Deployment %s is missing", tt.deployment)
-			}
+			d := deployment(t, m, tt.deployment)
 			c := container(t, d, tt.deployment)
 			got := parseArgs(t, c)
 			for flag, want := range tt.want {
@@ -351,10 +345,7 @@ func TestContainerArgsAreFlagsTheBinariesAccept(t *testing.T) {
 
 func TestKubeletReachesTheHostWithItsServiceAccount(t *testing.T) {
 	_, m := load(t)
-	d := m.Deployments[Key{skiffSystem, "skiff-kubelet"}]
-	if d == nil {
-		t.Fatal("Deployment skiff-kubelet is missing")
-	}
+	d := deployment(t, m, "skiff-kubelet")
 	c := container(t, d, "skiff-kubelet")
 	kubeconfigPath := parseArgs(t, c)["kubeconfig"]
 	if kubeconfigPath == "" {
@@ -551,6 +542,17 @@ func TestEveryReferenceResolves(t *testing.T) {
 }
 
 // container returns d's only container, which must run binary.
+// deployment is skiff-system's Deployment name, failing the test when the
+// manifests have none.
+func deployment(t *testing.T, m *Manifests, name string) *appsv1.Deployment {
+	t.Helper()
+	d := m.Deployments[Key{skiffSystem, name}]
+	if d == nil {
+		t.Fatalf("Deployment %s is missing", name)
+	}
+	return d
+}
+
 func container(t *testing.T, d *appsv1.Deployment, binary string) *corev1.Container {
 	t.Helper()
 	cs := d.Spec.Template.Spec.Containers
@@ -660,10 +662,7 @@ func TestHostUsersMayUseSkiffWorkloads(t *testing.T) {
 // processor.
 func TestSchedulerRunsOnOneProcessor(t *testing.T) {
 	_, m := load(t)
-	d := m.Deployments[Key{skiffSystem, "skiff-scheduler"}]
-	if d == nil {
-		t.Fatal("Deployment skiff-scheduler is missing")
-	}
+	d := deployment(t, m, "skiff-scheduler")
 	c := container(t, d, "skiff-scheduler")
 	i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMAXPROCS" })
 	if i < 0 || c.Env[i].Value != "1" {
