@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	v1alpha1 "skiff.dev/skiff/pkg/apis/core/v1alpha1"
@@ -231,5 +232,44 @@ func TestComputePodRequests(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("requests = %+v, want %+v", got, want)
+	}
+}
+
+// sharedRejecter rejects every node with one status of its own.
+type sharedRejecter struct{ status *framework.Status }
+
+func (sharedRejecter) Name() string { return "sharedRejecter" }
+func (p sharedRejecter) Filter(context.Context, *framework.CycleState, *v1alpha1.Pod, *framework.NodeInfo) *framework.Status {
+	return p.status
+}
+
+// TestOneRejectionStatusServesEveryNodeAtOnce: a plugin's RejectionStatus,
+// returned for many nodes by filters running at once, comes back naming
+// the plugin with its reasons, and nothing writes it (go test -race).
+func TestOneRejectionStatusServesEveryNodeAtOnce(t *testing.T) {
+	p := sharedRejecter{framework.RejectionStatus("sharedRejecter", framework.UnschedulableAndUnresolvable, "no node for you")}
+	f, err := framework.NewFramework([]framework.Registration{{Plugin: p, Weight: 1}}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, state, pod := context.Background(), framework.NewCycleState(), st.MakePod("p").Obj()
+	f.RunPreFilterPlugins(ctx, state, pod)
+	// Goroutines that all start at once, as the filter pass's do over many
+	// nodes.
+	statuses := make([]*framework.Status, 8)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Go(func() {
+			<-start
+			statuses[i] = f.RunFilterPlugins(ctx, state, pod, framework.NewNodeInfo(st.MakeNode("n").Obj()))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, s := range statuses {
+		if s.Code() != framework.UnschedulableAndUnresolvable || s.Plugin() != "sharedRejecter" || s.Message() != "no node for you" {
+			t.Fatalf("node %d: %v from %q (%q), want the plugin's rejection", i, s.Code(), s.Plugin(), s.Message())
+		}
 	}
 }

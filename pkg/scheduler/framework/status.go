@@ -95,12 +95,23 @@ func (s *Status) Message() string {
 	return strings.Join(s.reasons, ", ")
 }
 
-// WithPlugin records which plugin returned the status.
+// WithPlugin records which plugin returned the status. A status that
+// already names the plugin is not written, so a plugin may return one status
+// of its own for every node it rejects (see RejectionStatus), from as many
+// filter goroutines as run at once.
 func (s *Status) WithPlugin(name string) *Status {
-	if s != nil {
+	if s != nil && s.plugin != name {
 		s.plugin = name
 	}
 	return s
+}
+
+// RejectionStatus is a status for plugin to return for every node it
+// rejects with the same code and reasons, one for all of them: a filter
+// that rejects half of 2000 nodes a cycle otherwise allocates a status and
+// its reasons for each. Nothing may change it after this.
+func RejectionStatus(plugin string, code Code, reasons ...string) *Status {
+	return NewStatus(code, reasons...).WithPlugin(plugin)
 }
 
 // Plugin is the name of the plugin that returned the status, if recorded.

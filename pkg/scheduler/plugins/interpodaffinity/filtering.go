@@ -218,13 +218,20 @@ func (pl *InterPodAffinity) Filter(_ context.Context, state *framework.CycleStat
 	}
 	node := nodeInfo.Node()
 	if !satisfyPodAffinity(s, node) {
-		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
+		return errAffinityRulesNotMatch
 	}
 	if !satisfyPodAntiAffinity(s, node) {
-		return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinityRulesNotMatch)
+		return errAntiAffinityRulesNotMatch
 	}
 	if !satisfyExistingPodsAntiAffinity(s, node) {
-		return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
+		return errExistingAntiAffinityRulesNotMatch
 	}
 	return nil
 }
+
+// Filter's statuses, one for every node it rejects for each reason.
+var (
+	errAffinityRulesNotMatch             = framework.RejectionStatus(Name, framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
+	errAntiAffinityRulesNotMatch         = framework.RejectionStatus(Name, framework.Unschedulable, ErrReasonAntiAffinityRulesNotMatch)
+	errExistingAntiAffinityRulesNotMatch = framework.RejectionStatus(Name, framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
+)

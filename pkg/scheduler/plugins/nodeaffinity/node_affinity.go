@@ -137,8 +137,11 @@ func (NodeAffinity) Filter(_ context.Context, state *framework.CycleState, pod *
 	if v.(*RequiredNodeAffinity).matches(nodeInfo.Node().Labels) {
 		return nil
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+	return rejected
 }
+
+// rejected is Filter's status for every node it rejects.
+var rejected = framework.RejectionStatus(Name, framework.UnschedulableAndUnresolvable, ErrReason)
 
 type weightedTerm struct {
 	selector labels.Selector

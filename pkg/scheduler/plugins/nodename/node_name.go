@@ -34,7 +34,7 @@ func (NodeName) Filter(_ context.Context, _ *framework.CycleState, pod *v1alpha1
 	if pod.Spec.NodeName == "" || pod.Spec.NodeName == nodeInfo.Node().Name {
 		return nil
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+	return rejected
 }
 
 // EventsToRegister: only the named node appearing helps.
@@ -48,3 +48,6 @@ func (NodeName) EventsToRegister(context.Context) ([]framework.ClusterEventWithH
 		}},
 	}, nil
 }
+
+// rejected is Filter's status for every node it rejects.
+var rejected = framework.RejectionStatus(Name, framework.UnschedulableAndUnresolvable, ErrReason)

@@ -34,7 +34,7 @@ func (NodeReady) Filter(_ context.Context, _ *framework.CycleState, _ *v1alpha1.
 	if framework.NodeIsReady(nodeInfo.Node()) {
 		return nil
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+	return rejected
 }
 
 // EventsToRegister: a node added, or one whose conditions changed, may now
@@ -49,3 +49,6 @@ func (NodeReady) EventsToRegister(context.Context) ([]framework.ClusterEventWith
 		}},
 	}, nil
 }
+
+// rejected is Filter's status for every node it rejects.
+var rejected = framework.RejectionStatus(Name, framework.UnschedulableAndUnresolvable, ErrReason)

@@ -40,7 +40,7 @@ func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod 
 	if helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &unschedulableTaint) {
 		return nil
 	}
-	return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReason)
+	return rejected
 }
 
 // EventsToRegister: a node added, or uncordoned.
@@ -54,3 +54,6 @@ func (NodeUnschedulable) EventsToRegister(context.Context) ([]framework.ClusterE
 		}},
 	}, nil
 }
+
+// rejected is Filter's status for every node it rejects.
+var rejected = framework.RejectionStatus(Name, framework.UnschedulableAndUnresolvable, ErrReason)

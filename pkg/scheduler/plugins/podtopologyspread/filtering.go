@@ -155,7 +155,7 @@ func (pl *PodTopologySpread) Filter(_ context.Context, state *framework.CycleSta
 		c := &s.constraints[i]
 		tpVal, ok := node.Labels[c.TopologyKey]
 		if !ok {
-			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
+			return errNodeLabelNotMatch
 		}
 		self := 0
 		if c.matches(pod) {
@@ -163,8 +163,14 @@ func (pl *PodTopologySpread) Filter(_ context.Context, state *framework.CycleSta
 		}
 		skew := s.tpValueToMatchNum[i][tpVal] + self - s.minMatch(i)
 		if skew > int(c.MaxSkew) {
-			return framework.NewStatus(framework.Unschedulable, ErrReasonConstraintsNotMatch)
+			return errConstraintsNotMatch
 		}
 	}
 	return nil
 }
+
+// Filter's statuses, one for every node it rejects for each reason.
+var (
+	errNodeLabelNotMatch   = framework.RejectionStatus(Name, framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
+	errConstraintsNotMatch = framework.RejectionStatus(Name, framework.Unschedulable, ErrReasonConstraintsNotMatch)
+)
