@@ -31,7 +31,7 @@ LDFLAGS := -s -w \
 	-X $(VERSION_PKG).gitTreeState=$(GIT_TREE_STATE) \
 	-X $(VERSION_PKG).buildDate=$(BUILD_DATE)
 
-.PHONY: all build test test-unit test-e2e codegen verify vet fmt clean $(COMMANDS)
+.PHONY: all build test test-unit test-race test-e2e codegen verify vet fmt clean $(COMMANDS)
 
 all: build
 
@@ -46,6 +46,11 @@ test: build
 
 test-unit:
 	$(GO) test -count=1 ./pkg/...
+
+# The scheduler under the race detector: its filters run on many goroutines
+# at once and share the cycle's state and their rejection statuses.
+test-race:
+	$(GO) test -race -count=1 ./pkg/scheduler/...
 
 test-e2e: build
 	SKIFF_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 30m ./test/e2e/...

@@ -34,7 +34,9 @@ scheduler=$(pgrep -f "skiff scheduler --kubeconfig ${dir}/data/" | head -1)
 echo "skiff up ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)); scheduler pid ${scheduler}"
 
 if [ -n "${old}" ]; then
-    "${old}" scheduler --kubeconfig "${dir}/data/scheduler.kubeconfig" --leader-elect=false \
+    # On one processor, as skiff up runs this build's scheduler, so that the
+    # ratio is of the code and not of GOMAXPROCS.
+    GOMAXPROCS=${GOMAXPROCS:-1} "${old}" scheduler --kubeconfig "${dir}/data/scheduler.kubeconfig" --leader-elect=false \
         --scheduler-name old-scheduler --bind-address 127.0.0.1 --secure-port 0 >"${dir}/old-scheduler.log" 2>&1 &
     oldpid=$!
     pids+=("${oldpid}")

@@ -395,6 +395,10 @@ func TestTwoSchedulersWithLeaderElectionBindEachPodOnce(t *testing.T) {
 	for _, n := range names {
 		waitBound(t, c, n)
 	}
+	// Events are written after the bind, and a scheduler that stops drops
+	// the ones still queued, as kube-scheduler does; so the leader's are
+	// checked before it stops.
+	onlyTheLeaderScheduled(t, s, names)
 
 	// The leader stops and releases the lease; the standby takes over.
 	stopFirst()
@@ -402,12 +406,15 @@ func TestTwoSchedulersWithLeaderElectionBindEachPodOnce(t *testing.T) {
 		h, err := holder()
 		return h != "" && h != firstID, err
 	})
-	names = append(names, "after-failover")
 	createPod(t, c, st.MakePod("after-failover").Obj())
 	waitBound(t, c, "after-failover")
+	onlyTheLeaderScheduled(t, s, append(names, "after-failover"))
+}
 
-	// Only the leader schedules: one Scheduled event per pod, and no
-	// binding ever lost a race to the other scheduler.
+// onlyTheLeaderScheduled checks that each pod got one Scheduled event, and
+// that no binding lost a race to another scheduler.
+func onlyTheLeaderScheduled(t *testing.T, s *framework.TestServer, names []string) {
+	t.Helper()
 	for _, n := range names {
 		eventually(t, "the Scheduled event of "+n, func() (bool, error) {
 			evs, err := events(s, n, "Scheduled")
